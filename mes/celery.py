@@ -1,0 +1,32 @@
+"""The Celery app: the same code on kombu's filesystem transport or on Redis."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mes.settings.local")
+
+app = Celery("mes")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.OUTBOX_REDRIVE_INTERVAL_SECONDS,
+        sender.signature("mes.core.tasks.redrive_events"),
+        name="re-drive unprocessed events",
+    )
+    sender.add_periodic_task(
+        60 * 60,
+        sender.signature("mes.core.tasks.prune_processed_events"),
+        name="prune processed events",
+    )
+    sender.add_periodic_task(
+        60 * 60,
+        sender.signature("mes.core.tasks.prune_idempotency_records"),
+        name="prune idempotency records",
+    )

@@ -1,0 +1,40 @@
+"""`Authorization: Bearer <key>` per integration client; keys are stored hashed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from mes.core.models import ApiClient
+from mes.core.services import api_key_hash
+
+
+class ApiClientAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):  # type: ignore[no-untyped-def]
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0] != self.keyword:
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <key>'.")
+        key = parts[1]
+        pieces = key.split("_", 2)
+        if len(pieces) != 3 or pieces[0] != "mes":
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        client = ApiClient.objects.select_related("user").filter(key_prefix=pieces[1]).first()
+        if client is None or not hmac.compare_digest(client.key_hash, api_key_hash(key)):
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        if client.revoked_at is not None or not client.user.is_active:
+            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        now = timezone.now()
+        if client.last_used_at is None or now - client.last_used_at > dt.timedelta(minutes=5):
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        return client.user, client
+
+    def authenticate_header(self, request):  # type: ignore[no-untyped-def]
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,89 @@
+"""The event catalogue and the one way to emit an event (the outbox)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+
+from .models import Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    subject: str
+    description: str
+    payload_fields: Sequence[str] = field(default_factory=tuple)
+
+
+EVENT_TYPES: dict[str, EventType] = {}
+# Handlers run in the worker for each event, in one transaction with marking it processed.
+EVENT_HANDLERS: list[Callable[[Event], None]] = []
+
+
+def register_event_type(
+    name: str, *, subject: str, description: str, payload_fields: Sequence[str] = ()
+) -> EventType:
+    event_type = EventType(name, subject, description, tuple(payload_fields))
+    EVENT_TYPES[name] = event_type
+    return event_type
+
+
+def register_event_handler(handler: Callable[[Event], None]) -> Callable[[Event], None]:
+    if handler not in EVENT_HANDLERS:
+        EVENT_HANDLERS.append(handler)
+    return handler
+
+
+def enqueue_after_commit(task: Any, *ids: int) -> None:
+    """Publish a task once the surrounding transaction commits, never inside it.
+
+    A broker that is down is logged, not raised: the outbox re-drive publishes later.
+    """
+
+    def publish() -> None:
+        try:
+            task.delay(*ids)
+        except Exception as exc:  # noqa: BLE001 - any broker failure: the outbox re-drives
+            logger.warning("could not publish %s%s: %s", task.name, ids, exc)
+
+    transaction.on_commit(publish)
+
+
+def event_emit(
+    *,
+    type: str,  # noqa: A002
+    subject: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+    actor: Any = None,
+) -> Event:
+    """Write an event in the caller's transaction and process it after commit."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}: register it first")
+    from .tasks import process_event
+
+    event = Event.objects.create(
+        type=type,
+        content_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
+        object_id=subject.pk if subject is not None else None,
+        subject_repr=str(subject)[:200] if subject is not None else "",
+        payload=payload or {},
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+    enqueue_after_commit(process_event, event.pk)
+    return event
+
+
+register_event_type(
+    "record.field_changed",
+    subject="any governed record",
+    description="A governed field changed through the governed-field service.",
+    payload_fields=("field", "old", "new", "reason_code", "reason_text"),
+)

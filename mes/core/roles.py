@@ -1,0 +1,117 @@
+"""Roles are groups. The data migration creates them in every database; their
+permissions are synced from ROLE_PERMISSIONS after every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.db.models import Q
+
+PLANNER = "Planner"
+FLOOR_LEAD = "Floor lead"
+WAREHOUSE = "Warehouse"
+SHIPPING = "Shipping"
+QUALITY = "Quality"
+INTEGRATION = "Integration"
+ADMIN = "Admin"
+ROLE_NAMES = [PLANNER, FLOOR_LEAD, WAREHOUSE, SHIPPING, QUALITY, INTEGRATION, ADMIN]
+
+_READ_ORDERS = [
+    "orders.view_customer",
+    "orders.view_salesorder",
+    "orders.view_salesorderline",
+    "orders.view_changerequest",
+    "inventory.view_item",
+]
+
+# "app_label.codename"; "*" gives every permission.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PLANNER: [
+        *_READ_ORDERS,
+        "orders.add_salesorder",
+        "orders.change_salesorder",
+        "orders.confirm_salesorder",
+        "orders.hold_salesorder",
+        "orders.cancel_salesorder",
+        "orders.progress_salesorder",
+        "orders.change_promise_date",
+        "orders.change_line_quantity",
+        "orders.change_requested_date",
+        "orders.change_order_priority",
+        "orders.request_change",
+        "orders.approve_change",
+        "orders.add_customer",
+        "orders.change_customer",
+        "inventory.add_item",
+        "inventory.change_item",
+        "core.view_event",
+    ],
+    FLOOR_LEAD: [*_READ_ORDERS, "orders.progress_salesorder"],
+    WAREHOUSE: [*_READ_ORDERS],
+    SHIPPING: [*_READ_ORDERS, "orders.ship_salesorder"],
+    QUALITY: [*_READ_ORDERS, "orders.hold_salesorder"],
+    INTEGRATION: [
+        *_READ_ORDERS,
+        "orders.add_salesorder",
+        "orders.change_salesorder",
+        "orders.confirm_salesorder",
+        "orders.hold_salesorder",
+        "orders.cancel_salesorder",
+        "orders.request_change",
+        "orders.add_customer",
+        "orders.change_customer",
+        "inventory.add_item",
+        "inventory.change_item",
+        "core.view_event",
+        "core.view_apiclient",
+    ],
+    ADMIN: ["*"],
+}
+
+# Where each role lands after login (URL names), in order of precedence.
+ROLE_HOMES: list[tuple[str, str]] = [
+    (ADMIN, "admin:index"),
+    (PLANNER, "orders:list"),
+    (INTEGRATION, "core:events"),
+    (FLOOR_LEAD, "core:board"),
+    (WAREHOUSE, "core:board"),
+    (SHIPPING, "core:board"),
+    (QUALITY, "core:board"),
+]
+
+
+def role_names(user: Any) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_mes_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._mes_roles = cached
+    return cached
+
+
+def has_role(user: Any, *names: str) -> bool:
+    return bool(getattr(user, "is_superuser", False) or role_names(user) & set(names))
+
+
+def sync_role_permissions(
+    sender: Any = None, apps: Any = None, using: str = "default", **kwargs: Any
+) -> None:
+    apps = apps or global_apps
+    try:
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+    except LookupError:
+        return
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.using(using).get_or_create(name=role)
+        if perms == ["*"]:
+            wanted = permission_model.objects.using(using).all()
+        else:
+            query = Q(pk__in=[])
+            for perm in perms:
+                app_label, codename = perm.split(".", 1)
+                query |= Q(content_type__app_label=app_label, codename=codename)
+            wanted = permission_model.objects.using(using).filter(query)
+        group.permissions.set(wanted)

@@ -1,0 +1,3 @@
+"""Development on a laptop: the embedded default, DEBUG allowed by environment."""
+
+from .base import *  # noqa: F403

@@ -1,0 +1,718 @@
+"""Order management: entry, confirmation with promise dates, holds, cancellation and
+change requests. Every function is one transaction and records history and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import Item
+from mes.core.errors import Conflict, NotPermitted, ValidationFailed
+from mes.core.events import event_emit
+from mes.core.governance import governed_field_change, reason_code_get
+from mes.core.models import ReasonCode
+from mes.core.transitions import transition_run
+
+from .models import (
+    COMMITTED_OPEN_STATES,
+    ChangeRequest,
+    Customer,
+    OrderState,
+    SalesOrder,
+    SalesOrderLine,
+    ShipToAddress,
+)
+
+S = OrderState
+
+
+@dataclass(frozen=True)
+class LineInput:
+    item: Item
+    quantity: Decimal
+    requested_date: dt.date
+
+
+def plant_today() -> dt.date:
+    """Today in the plant's time zone."""
+    return timezone.localdate()
+
+
+# --- master data -------------------------------------------------------------------
+
+
+def customer_upsert(
+    *,
+    code: str,
+    name: str,
+    priority_class: str = Customer.PriorityClass.B,
+    email: str = "",
+    active: bool = True,
+    ship_tos: list[dict[str, Any]] | None = None,
+) -> tuple[Customer, bool]:
+    code = (code or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not code:
+        errors["code"] = ["Give the customer a code."]
+    if not (name or "").strip():
+        errors["name"] = ["Give the customer a name."]
+    if priority_class not in Customer.PriorityClass.values:
+        errors["priority_class"] = [
+            f"Priority class must be one of {', '.join(Customer.PriorityClass.values)}."
+        ]
+    if errors:
+        raise ValidationFailed("The customer is not valid.", errors=errors)
+    with transaction.atomic():
+        customer, created = Customer.objects.select_for_update().update_or_create(
+            code=code,
+            defaults={
+                "name": name.strip(),
+                "priority_class": priority_class,
+                "email": email or "",
+                "active": active,
+            },
+        )
+        for index, data in enumerate(ship_tos or []):
+            label = (data.get("label") or f"Address {index + 1}").strip()
+            ShipToAddress.objects.update_or_create(
+                customer=customer,
+                label=label,
+                defaults={
+                    "street": data.get("street", ""),
+                    "city": data.get("city", ""),
+                    "postal_code": data.get("postal_code", ""),
+                    "country": (data.get("country") or "DE")[:2].upper(),
+                    "is_default": bool(data.get("is_default", index == 0)),
+                },
+            )
+    return customer, created
+
+
+# --- entry -------------------------------------------------------------------------
+
+
+def _validate_lines(lines: list[LineInput], *, today: dt.date) -> None:
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        if line.item is None:
+            errors[f"{prefix}.item"] = ["Choose an item."]
+        elif not line.item.active:
+            errors[f"{prefix}.item"] = [f"Item {line.item.sku} is no longer active."]
+        try:
+            quantity = Decimal(line.quantity)
+        except (InvalidOperation, TypeError, ValueError):
+            errors[f"{prefix}.quantity"] = ["Enter a number."]
+        else:
+            if quantity <= 0:
+                errors[f"{prefix}.quantity"] = ["Quantity must be greater than zero."]
+        if line.requested_date is None:
+            errors[f"{prefix}.requested_date"] = ["Enter a requested date."]
+        elif line.requested_date < today:
+            errors[f"{prefix}.requested_date"] = ["The requested date is in the past."]
+    if errors:
+        raise ValidationFailed("Some lines are not valid.", errors=errors)
+
+
+def _check_perm(user: Any, perm: str, message: str) -> None:
+    if user is not None and not user.has_perm(perm):
+        raise NotPermitted(message)
+
+
+def _replace_lines(order: SalesOrder, lines: list[LineInput]) -> None:
+    order.lines.all().delete()
+    SalesOrderLine.objects.bulk_create(
+        SalesOrderLine(
+            order=order,
+            line_no=(index + 1) * 10,
+            item=line.item,
+            quantity=Decimal(line.quantity),
+            requested_date=line.requested_date,
+        )
+        for index, line in enumerate(lines)
+    )
+
+
+def _resolve_ship_to(customer: Customer, ship_to: ShipToAddress | None) -> ShipToAddress | None:
+    if ship_to is not None and ship_to.customer_id != customer.pk:
+        raise ValidationFailed("This address belongs to another customer.", field="ship_to")
+    return ship_to
+
+
+def sales_order_create(
+    *,
+    customer: Customer,
+    user: Any,
+    lines: list[LineInput],
+    external_id: str | None = None,
+    customer_po: str = "",
+    ship_to: ShipToAddress | None = None,
+    notes: str = "",
+) -> SalesOrder:
+    """Enter a draft order with its lines."""
+    _check_perm(user, "orders.add_salesorder", "You are not allowed to enter sales orders.")
+    if customer is None or not customer.active:
+        raise ValidationFailed("Choose an active customer.", field="customer")
+    _validate_lines(lines, today=plant_today())
+    external_id = (external_id or "").strip() or None
+    if external_id and SalesOrder.objects.filter(external_id=external_id).exists():
+        raise Conflict(f"An order with ERP id {external_id} exists already.", field="external_id")
+    with transaction.atomic():
+        order = SalesOrder.objects.create(
+            number=f"TMP-{timezone.now().timestamp()}-{id(lines)}"[:20],
+            external_id=external_id,
+            customer=customer,
+            ship_to=_resolve_ship_to(customer, ship_to),
+            customer_po=customer_po or "",
+            notes=notes or "",
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        order.number = f"SO-{order.pk:06d}"
+        SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
+        _replace_lines(order, lines)
+        event_emit(
+            type="order.created",
+            subject=order,
+            payload={
+                "number": order.number,
+                "external_id": order.external_id,
+                "customer": customer.code,
+                "lines": len(lines),
+            },
+            actor=user,
+        )
+    return order
+
+
+def sales_order_update_draft(
+    *,
+    order: SalesOrder,
+    user: Any,
+    customer: Customer | None = None,
+    customer_po: str | None = None,
+    ship_to: ShipToAddress | None = None,
+    notes: str | None = None,
+    lines: list[LineInput] | None = None,
+) -> SalesOrder:
+    """Edit a draft: header and lines are authored freely until the order is confirmed."""
+    _check_perm(user, "orders.change_salesorder", "You are not allowed to edit sales orders.")
+    if lines is not None:
+        _validate_lines(lines, today=plant_today())
+    with transaction.atomic():
+        locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.state != S.DRAFT:
+            raise Conflict(
+                f"{locked} is {locked.get_state_display().lower()}: only drafts are edited "
+                "directly; request a change instead.",
+                code="not_draft",
+            )
+        if customer is not None:
+            locked.customer = customer
+        if customer_po is not None:
+            locked.customer_po = customer_po
+        if notes is not None:
+            locked.notes = notes
+        locked.ship_to = _resolve_ship_to(locked.customer, ship_to if ship_to else None)
+        locked.save(update_fields=["customer", "customer_po", "notes", "ship_to", "updated_at"])
+        if lines is not None:
+            _replace_lines(locked, lines)
+        event_emit(
+            type="order.updated",
+            subject=locked,
+            payload={"number": locked.number, "external_id": locked.external_id},
+            actor=user,
+        )
+    return locked
+
+
+def sales_order_update_notes(
+    *, order: SalesOrder, user: Any, customer_po: str | None = None, notes: str | None = None
+) -> SalesOrder:
+    """Ungoverned header fields stay editable after confirmation."""
+    _check_perm(user, "orders.change_salesorder", "You are not allowed to edit sales orders.")
+    with transaction.atomic():
+        locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
+        if customer_po is not None:
+            locked.customer_po = customer_po
+        if notes is not None:
+            locked.notes = notes
+        locked.save(update_fields=["customer_po", "notes", "updated_at"])
+    return locked
+
+
+def _lines_match(order: SalesOrder, lines: list[LineInput]) -> bool:
+    current = [
+        (line.item_id, Decimal(line.quantity), line.requested_date) for line in order.lines.all()
+    ]
+    wanted = [(line.item.pk, Decimal(line.quantity), line.requested_date) for line in lines]
+    return current == wanted
+
+
+def sales_order_upsert_external(
+    *,
+    external_id: str,
+    customer: Customer,
+    user: Any,
+    lines: list[LineInput],
+    customer_po: str = "",
+    ship_to: ShipToAddress | None = None,
+    notes: str = "",
+) -> tuple[SalesOrder, bool]:
+    """Create or update an order by the ERP's id; returns (order, created).
+
+    A draft is replaced; a committed order accepts header edits, and lines that differ
+    are refused: those go through change requests.
+    """
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise ValidationFailed("external_id is required.", field="external_id")
+    with transaction.atomic():
+        existing = SalesOrder.objects.select_for_update().filter(external_id=external_id).first()
+        if existing is None:
+            order = sales_order_create(
+                customer=customer,
+                user=user,
+                lines=lines,
+                external_id=external_id,
+                customer_po=customer_po,
+                ship_to=ship_to,
+                notes=notes,
+            )
+            return order, True
+        if existing.state == S.DRAFT:
+            order = sales_order_update_draft(
+                order=existing,
+                user=user,
+                customer=customer,
+                customer_po=customer_po,
+                ship_to=ship_to,
+                notes=notes,
+                lines=lines,
+            )
+            return order, False
+        if existing.customer_id != customer.pk:
+            raise Conflict(
+                f"{existing} is {existing.state}: its customer cannot change.", field="customer"
+            )
+        if not _lines_match(existing, lines):
+            raise Conflict(
+                f"{existing} is {existing.state}: lines change only through change requests "
+                f"(POST /api/v1/orders/{existing.number}/change-requests/).",
+                code="lines_locked",
+            )
+        order = sales_order_update_notes(
+            order=existing, user=user, customer_po=customer_po, notes=notes
+        )
+        return order, False
+
+
+# --- promise dates -------------------------------------------------------------------
+
+
+def line_promise_compute(*, line: SalesOrderLine, today: dt.date) -> tuple[dt.date, str]:
+    """Requested date or today + the item's lead time, whichever is later.
+
+    Until planning computes capable-to-promise from capacity and material, this is the
+    rule; the basis says how the date came about.
+    """
+    lead_time = line.item.lead_time_days
+    earliest = today + dt.timedelta(days=lead_time)
+    if line.requested_date >= earliest:
+        return line.requested_date, (
+            f"requested date {line.requested_date:%Y-%m-%d} (today {today:%Y-%m-%d} + "
+            f"{lead_time} d lead time = {earliest:%Y-%m-%d} is earlier)"
+        )
+    return earliest, (
+        f"today {today:%Y-%m-%d} + {lead_time} d lead time of {line.item.sku} "
+        f"(requested {line.requested_date:%Y-%m-%d} is earlier)"
+    )
+
+
+# --- transitions -----------------------------------------------------------------------
+
+
+def sales_order_confirm(*, order: SalesOrder, user: Any) -> SalesOrder:
+    """Confirm a draft and promise every line; the event carries the promises for the ERP."""
+    with transaction.atomic():
+        today = plant_today()
+        lines = list(
+            SalesOrderLine.objects.select_for_update().filter(order_id=order.pk).order_by("line_no")
+        )
+        items = {item.pk: item for item in Item.objects.filter(pk__in=[x.item_id for x in lines])}
+        promised = []
+        for line in lines:
+            line.item = items[line.item_id]
+            line.promise_date, line.promise_basis = line_promise_compute(line=line, today=today)
+            promised.append({"line": line.line_no, "promise_date": line.promise_date.isoformat()})
+        confirmed = transition_run(
+            instance=order,
+            transition="confirm",
+            user=user,
+            event_type="order.confirmed",
+            payload={"number": order.number, "lines": promised},
+        )
+        SalesOrderLine.objects.bulk_update(lines, ["promise_date", "promise_basis"])
+    return confirmed
+
+
+def sales_order_transition(
+    *,
+    order: SalesOrder,
+    user: Any,
+    transition: str,
+    reason_code: ReasonCode | str | None = None,
+    comment: str = "",
+) -> SalesOrder:
+    """Start production, mark ready, ship, close, hold, release hold, cancel."""
+    needs_reason = transition in {"hold", "cancel"}
+    if needs_reason:
+        reason_code = reason_code_get(reason_code)
+        if not comment.strip():
+            raise ValidationFailed("Say why in a few words.", field="comment")
+    if transition in {"confirm"}:
+        return sales_order_confirm(order=order, user=user)
+    if transition in {"cancel_approved", "auto_approve"}:
+        raise NotPermitted("This action runs only from an approved change request.")
+    kwargs: dict[str, Any] = {}
+    if transition == "cancel":
+        kwargs["reason"] = comment.strip()
+    return transition_run(
+        instance=order,
+        transition=transition,
+        user=user,
+        reason_code=reason_code,
+        comment=comment.strip(),
+        event_type="order.status_changed",
+        payload={"number": order.number},
+        **kwargs,
+    )
+
+
+def order_priority_change(
+    *, order: SalesOrder, user: Any, priority: int, reason_code: str | ReasonCode, reason_text: str
+) -> SalesOrder:
+    governed_field_change(
+        instance=order,
+        field="priority",
+        new_value=priority,
+        user=user,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        payload={"order": order.number},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def line_promise_date_change(
+    *,
+    line: SalesOrderLine,
+    user: Any,
+    promise_date: dt.date | str,
+    reason_code: str | ReasonCode,
+    reason_text: str,
+) -> SalesOrderLine:
+    """Re-promise a line by hand, with the reason kept."""
+    with transaction.atomic():
+        governed_field_change(
+            instance=line,
+            field="promise_date",
+            new_value=promise_date,
+            user=user,
+            reason_code=reason_code,
+            reason_text=reason_text,
+            payload={"order": line.order.number, "line": line.line_no},
+        )
+        SalesOrderLine.objects.filter(pk=line.pk).update(
+            promise_basis=f"set by hand: {reason_text.strip()}"[:300]
+        )
+    line.refresh_from_db()
+    return line
+
+
+# --- change requests -------------------------------------------------------------------
+
+
+def _cr_old_value(kind: str, line: SalesOrderLine | None, order: SalesOrder) -> Any:
+    if kind == ChangeRequest.Kind.QUANTITY and line:
+        return str(line.quantity)
+    if kind == ChangeRequest.Kind.DATE and line:
+        return line.requested_date.isoformat()
+    if kind == ChangeRequest.Kind.CANCEL:
+        return order.state
+    return None
+
+
+def change_request_create(
+    *,
+    order: SalesOrder,
+    user: Any,
+    kind: str,
+    reason_code: str | ReasonCode | None,
+    reason_text: str,
+    line: SalesOrderLine | None = None,
+    new_quantity: Decimal | str | None = None,
+    new_date: dt.date | None = None,
+    new_item: Item | None = None,
+) -> ChangeRequest:
+    """Request a change to a committed order.
+
+    Before production starts the requester's change applies at once (still recorded);
+    once in production it waits for a second planner's approval.
+    """
+    _check_perm(user, "orders.request_change", "You are not allowed to request changes.")
+    errors: dict[str, list[str]] = {}
+    if kind not in ChangeRequest.Kind.values:
+        errors["kind"] = [f"Kind must be one of {', '.join(ChangeRequest.Kind.values)}."]
+    reason = None
+    try:
+        reason = reason_code_get(reason_code)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if not (reason_text or "").strip():
+        errors["reason_text"] = ["Say why in a few words."]
+    today = plant_today()
+    quantity = None
+    if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.DATE}:
+        if line is None or line.order_id != order.pk:
+            errors["line"] = ["Choose a line of this order."]
+    if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.ADD_LINE}:
+        try:
+            quantity = Decimal(str(new_quantity))
+            if not quantity.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, TypeError, ValueError):
+            errors["new_quantity"] = ["Enter the new quantity."]
+        else:
+            if quantity <= 0:
+                errors["new_quantity"] = ["Quantity must be greater than zero."]
+            elif (
+                kind == ChangeRequest.Kind.QUANTITY
+                and line is not None
+                and quantity < line.shipped_quantity
+            ):
+                errors["new_quantity"] = [
+                    f"{line.shipped_quantity} are shipped already; the quantity cannot be lower."
+                ]
+            elif (
+                kind == ChangeRequest.Kind.QUANTITY
+                and line is not None
+                and quantity == (line.quantity)
+            ):
+                errors["new_quantity"] = ["The new quantity is the same as the current one."]
+    if kind in {ChangeRequest.Kind.DATE, ChangeRequest.Kind.ADD_LINE}:
+        if new_date is None:
+            errors["new_date"] = ["Enter the new requested date."]
+        elif new_date < today:
+            errors["new_date"] = ["The date is in the past."]
+        elif (
+            kind == ChangeRequest.Kind.DATE
+            and line is not None
+            and new_date == (line.requested_date)
+        ):
+            errors["new_date"] = ["The new date is the same as the current one."]
+    if kind == ChangeRequest.Kind.ADD_LINE and (new_item is None or not new_item.active):
+        errors["new_item"] = ["Choose an active item."]
+    if errors:
+        raise ValidationFailed("The change request is not valid.", errors=errors)
+    with transaction.atomic():
+        locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.state not in COMMITTED_OPEN_STATES:
+            raise Conflict(
+                f"{locked} is {locked.get_state_display().lower()}: "
+                + (
+                    "edit the draft directly."
+                    if locked.state == S.DRAFT
+                    else "it can no longer change."
+                ),
+                code="order_not_changeable",
+            )
+        cr = ChangeRequest.objects.create(
+            number=f"TMP-{timezone.now().timestamp()}"[:20],
+            order=locked,
+            line=line if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.DATE} else None,
+            kind=kind,
+            new_quantity=quantity,
+            new_date=new_date if kind != ChangeRequest.Kind.QUANTITY else None,
+            new_item=new_item if kind == ChangeRequest.Kind.ADD_LINE else None,
+            old_value=_cr_old_value(kind, line, locked),
+            reason_code=reason,
+            reason_text=reason_text.strip(),
+            needs_approval=locked.is_in_production,
+            requested_by=user if getattr(user, "pk", None) else None,
+        )
+        cr.number = f"CR-{cr.pk:06d}"
+        ChangeRequest.objects.filter(pk=cr.pk).update(number=cr.number)
+        event_emit(
+            type="change_request.requested",
+            subject=cr,
+            payload={
+                "number": cr.number,
+                "order": locked.number,
+                "kind": kind,
+                "needs_approval": cr.needs_approval,
+                "old": cr.old_value,
+                "new": str(quantity)
+                if quantity is not None
+                else (new_date.isoformat() if new_date else None),
+            },
+            actor=user,
+        )
+        if not cr.needs_approval:
+            cr = transition_run(
+                instance=cr,
+                transition="auto_approve",
+                user=None,
+                comment="Order not in production: applies at once.",
+                event_type="change_request.approved",
+                payload={"order": locked.number, "kind": kind},
+                by=user if getattr(user, "pk", None) else None,
+                note="Order not in production: applies at once.",
+            )
+            cr = _change_request_apply(change_request=cr, user=user)
+    return cr
+
+
+def change_request_approve(
+    *, change_request: ChangeRequest, user: Any, note: str = "", apply: bool = True
+) -> ChangeRequest:
+    """A second planner approves; by default the change is applied in the same step."""
+    if not user.has_perm("orders.approve_change"):
+        raise NotPermitted("You are not allowed to approve change requests.")
+    if change_request.requested_by_id == user.pk:
+        raise NotPermitted("A planner other than the requester must approve this change.")
+    with transaction.atomic():
+        cr = transition_run(
+            instance=change_request,
+            transition="approve",
+            user=user,
+            comment=note,
+            event_type="change_request.approved",
+            payload={"order": change_request.order.number, "kind": change_request.kind},
+            by=user,
+            note=note,
+        )
+        if apply:
+            cr = _change_request_apply(change_request=cr, user=user)
+    return cr
+
+
+def change_request_reject(*, change_request: ChangeRequest, user: Any, note: str) -> ChangeRequest:
+    if not (note or "").strip():
+        raise ValidationFailed("Say why the change is rejected.", field="note")
+    return transition_run(
+        instance=change_request,
+        transition="reject",
+        user=user,
+        comment=note.strip(),
+        event_type="change_request.rejected",
+        payload={"order": change_request.order.number, "kind": change_request.kind},
+        by=user,
+        note=note.strip(),
+    )
+
+
+def change_request_apply(*, change_request: ChangeRequest, user: Any) -> ChangeRequest:
+    """Apply an approved change that was not applied when it was approved."""
+    with transaction.atomic():
+        return _change_request_apply(change_request=change_request, user=user)
+
+
+def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> ChangeRequest:
+    cr = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    order = SalesOrder.objects.select_for_update().get(pk=cr.order_id)
+    reason_text = f"{cr.number}: {cr.reason_text}"
+    Kind = ChangeRequest.Kind  # noqa: N806
+    if cr.state == ChangeRequest.State.APPROVED and order.state not in COMMITTED_OPEN_STATES:
+        raise Conflict(f"{order} is {order.state}: the change can no longer be applied.")
+    # Check the transition first so an illegal apply changes nothing.
+    cr = transition_run(
+        instance=cr,
+        transition="apply",
+        user=user,
+        event_type="change_request.applied",
+        payload={"order": order.number, "kind": cr.kind},
+    )
+    if cr.kind == Kind.QUANTITY:
+        governed_field_change(
+            instance=cr.line,
+            field="quantity",
+            new_value=cr.new_quantity,
+            user=user,
+            reason_code=cr.reason_code,
+            reason_text=reason_text,
+            payload={"order": order.number, "change_request": cr.number},
+            check_permission=False,
+        )
+    elif cr.kind == Kind.DATE:
+        line = cr.line
+        governed_field_change(
+            instance=line,
+            field="requested_date",
+            new_value=cr.new_date,
+            user=user,
+            reason_code=cr.reason_code,
+            reason_text=reason_text,
+            payload={"order": order.number, "change_request": cr.number},
+            check_permission=False,
+        )
+        line.refresh_from_db()
+        promise, basis = line_promise_compute(line=line, today=plant_today())
+        if promise != line.promise_date:
+            governed_field_change(
+                instance=line,
+                field="promise_date",
+                new_value=promise,
+                user=user,
+                reason_code=cr.reason_code,
+                reason_text=reason_text,
+                payload={"order": order.number, "change_request": cr.number},
+                check_permission=False,
+            )
+        SalesOrderLine.objects.filter(pk=line.pk).update(promise_basis=basis)
+    elif cr.kind == Kind.CANCEL:
+        transition = "cancel_approved" if order.is_in_production else "cancel"
+        transition_run(
+            instance=order,
+            transition=transition,
+            user=None,
+            reason_code=cr.reason_code,
+            comment=reason_text,
+            event_type="order.status_changed",
+            payload={"number": order.number, "change_request": cr.number},
+            reason=reason_text,
+        )
+    elif cr.kind == Kind.ADD_LINE:
+        last = order.lines.order_by("-line_no").values_list("line_no", flat=True).first() or 0
+        line = SalesOrderLine(
+            order=order,
+            line_no=last + 10,
+            item=cr.new_item,
+            quantity=cr.new_quantity,
+            requested_date=cr.new_date,
+        )
+        line.promise_date, line.promise_basis = line_promise_compute(line=line, today=plant_today())
+        line.save()
+        event_emit(
+            type="order.changed",
+            subject=order,
+            payload={
+                "record": f"orders.salesorderline:{line.pk}",
+                "field": "lines",
+                "old": None,
+                "new": {
+                    "line": line.line_no,
+                    "item": line.item.sku,
+                    "quantity": str(line.quantity),
+                },
+                "reason_code": cr.reason_code.code,
+                "reason_text": reason_text,
+            },
+            actor=user,
+        )
+    return cr
