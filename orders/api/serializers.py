@@ -44,7 +44,7 @@ class LineInput(serializers.Serializer):
     quantity = serializers.DecimalField(
         max_digits=12,
         decimal_places=3,
-        min_value=0.001,  # type: ignore[arg-type]
+        min_value=Decimal("0.001"),
     )
     requested_date = serializers.DateField()
 

@@ -206,6 +206,7 @@ class OrderTransitionView(APIView):
         ],
         responses={200: s.OrderDetailOutput, 400: PROBLEM, 403: PROBLEM, 409: PROBLEM},
         description="`hold` and `cancel` need `reason_code` and `comment`.",
+        operation_id="orders_transition",
     )
     @idempotent
     def post(self, request: Request, number: str, action: str) -> Response:
