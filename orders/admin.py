@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from mes.core.admin import ReadOnlyAdmin
 from mes.core.errors import DomainError
 
 from . import services
@@ -107,7 +108,9 @@ class SalesOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(admin.ModelAdmin):
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    """Change requests are decided on the order pages, where the rules are checked."""
+
     list_display = [
         "number",
         "order",
@@ -120,12 +123,3 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     list_filter = ["state", "kind", "needs_approval"]
     search_fields = ["number", "order__number"]
     list_select_related = ["order", "requested_by"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
