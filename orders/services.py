@@ -4,6 +4,7 @@ change requests. Every function is one transaction and records history and event
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -126,6 +127,10 @@ def _check_perm(user: Any, perm: str, message: str) -> None:
 
 def _replace_lines(order: SalesOrder, lines: list[LineInput]) -> None:
     order.lines.all().delete()
+    _insert_lines(order, lines)
+
+
+def _insert_lines(order: SalesOrder, lines: list[LineInput]) -> None:
     SalesOrderLine.objects.bulk_create(
         SalesOrderLine(
             order=order,
@@ -164,7 +169,7 @@ def sales_order_create(
         raise Conflict(f"An order with ERP id {external_id} exists already.", field="external_id")
     with transaction.atomic():
         order = SalesOrder.objects.create(
-            number=f"TMP-{timezone.now().timestamp()}-{id(lines)}"[:20],
+            number=f"TMP-{uuid.uuid4().hex[:16]}",
             external_id=external_id,
             customer=customer,
             ship_to=_resolve_ship_to(customer, ship_to),
@@ -174,7 +179,7 @@ def sales_order_create(
         )
         order.number = f"SO-{order.pk:06d}"
         SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
-        _replace_lines(order, lines)
+        _insert_lines(order, lines)  # a new order has no lines to replace
         event_emit(
             type="order.created",
             subject=order,
@@ -339,6 +344,8 @@ def line_promise_compute(*, line: SalesOrderLine, today: dt.date) -> tuple[dt.da
 def sales_order_confirm(*, order: SalesOrder, user: Any) -> SalesOrder:
     """Confirm a draft and promise every line; the event carries the promises for the ERP."""
     with transaction.atomic():
+        # The order first, then its lines: the order every other writer locks them in.
+        SalesOrder.objects.select_for_update().get(pk=order.pk)
         today = plant_today()
         lines = list(
             SalesOrderLine.objects.select_for_update().filter(order_id=order.pk).order_by("line_no")
@@ -376,8 +383,12 @@ def sales_order_transition(
             raise ValidationFailed("Say why in a few words.", field="comment")
     if transition in {"confirm"}:
         return sales_order_confirm(order=order, user=user)
-    if transition in {"cancel_approved", "auto_approve"}:
-        raise NotPermitted("This action runs only from an approved change request.")
+    meta = getattr(getattr(SalesOrder, transition, None), "_django_fsm", None)
+    if meta is not None and any(t.custom.get("internal") for t in meta.transitions.values()):
+        raise NotPermitted(
+            f"{transition.replace('_', ' ').capitalize()} happens only through its own "
+            "process (a shipment or an approved change request)."
+        )
     kwargs: dict[str, Any] = {}
     if transition == "cancel":
         kwargs["reason"] = comment.strip()
@@ -533,7 +544,7 @@ def change_request_create(
                 code="order_not_changeable",
             )
         cr = ChangeRequest.objects.create(
-            number=f"TMP-{timezone.now().timestamp()}"[:20],
+            number=f"TMP-{uuid.uuid4().hex[:16]}",
             order=locked,
             line=line if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.DATE} else None,
             kind=kind,
@@ -567,7 +578,7 @@ def change_request_create(
             cr = transition_run(
                 instance=cr,
                 transition="auto_approve",
-                user=None,
+                user=user,
                 comment="Order not in production: applies at once.",
                 event_type="change_request.approved",
                 payload={"order": locked.number, "kind": kind},
@@ -639,6 +650,18 @@ def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> Change
         payload={"order": order.number, "kind": cr.kind},
     )
     if cr.kind == Kind.QUANTITY:
+        shipped = (
+            SalesOrderLine.objects.select_for_update()
+            .values_list("shipped_quantity", flat=True)
+            .get(pk=cr.line_id)
+        )
+        if cr.new_quantity < shipped:
+            raise Conflict(
+                f"{shipped} are shipped already: {cr.number} cannot lower the quantity "
+                f"to {cr.new_quantity}; reject it.",
+                code="below_shipped",
+                field="new_quantity",
+            )
         governed_field_change(
             instance=cr.line,
             field="quantity",
@@ -680,7 +703,8 @@ def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> Change
         transition_run(
             instance=order,
             transition=transition,
-            user=None,
+            user=user,
+            check_permission=False,  # authorised by the change request's approval
             reason_code=cr.reason_code,
             comment=reason_text,
             event_type="order.status_changed",

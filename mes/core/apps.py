@@ -8,8 +8,11 @@ class CoreConfig(AppConfig):
     verbose_name = "MES core"
 
     def ready(self) -> None:
-        from . import roles
+        from . import reason_codes, roles
 
         # Roles exist from a data migration; their permissions are synced after every
         # migrate, so a permission added by a later app reaches its role at once.
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="mes.core.roles")
+        post_migrate.connect(
+            reason_codes.ensure_default_reason_codes, dispatch_uid="mes.core.reason_codes"
+        )

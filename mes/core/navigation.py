@@ -25,6 +25,8 @@ NAV: list[NavItem] = [
 
 
 def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
+    """The entries this user may open; the one whose URL is the longest prefix of the
+    current path is active (so /orders/changes/ marks "Change requests", not "Orders")."""
     if not getattr(user, "is_authenticated", False):
         return []
     items = []
@@ -32,7 +34,10 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
         if item.permission and not user.has_perm(item.permission):
             continue
         url = reverse(item.url_name)
-        items.append({"label": item.label, "url": url, "active": path.startswith(url)})
+        items.append({"label": item.label, "url": url, "active": False})
     if user.is_staff:
         items.append({"label": _("Admin"), "url": reverse("admin:index"), "active": False})
+    matches = [entry for entry in items if path.startswith(entry["url"])]
+    if matches:
+        max(matches, key=lambda entry: len(entry["url"]))["active"] = True
     return items

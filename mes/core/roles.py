@@ -98,6 +98,9 @@ def has_role(user: Any, *names: str) -> bool:
 def sync_role_permissions(
     sender: Any = None, apps: Any = None, using: str = "default", **kwargs: Any
 ) -> None:
+    last_app = [a for a in global_apps.get_app_configs() if a.models_module is not None][-1]
+    if sender is not None and getattr(sender, "label", None) != last_app.label:
+        return  # run once per migrate, after every app has created its permissions
     apps = apps or global_apps
     try:
         group_model = apps.get_model("auth", "Group")

@@ -70,9 +70,15 @@ def transition_run(
     comment: str = "",
     event_type: str | None = None,
     payload: dict[str, Any] | None = None,
+    check_permission: bool = True,
     **kwargs: Any,
 ) -> M:
-    """Run `transition` on a locked copy of `instance`; return the saved copy."""
+    """Run `transition` on a locked copy of `instance`; return the saved copy.
+
+    `user` is recorded as the actor. `check_permission=False` is for a step already
+    authorised elsewhere (an approved change request applying itself): the history still
+    says who did it.
+    """
     model = type(instance)
     with transaction.atomic():
         locked = model._default_manager.select_for_update().get(pk=instance.pk)
@@ -95,7 +101,7 @@ def transition_run(
         if unmet:
             messages = [getattr(c, "unmet_message", c.__name__) for c in unmet]
             raise DomainError(" ".join(messages), code="condition_not_met")
-        if user is not None and not t.has_perm(locked, user):
+        if check_permission and user is not None and not t.has_perm(locked, user):
             raise NotPermitted(f"You are not allowed to {transition.replace('_', ' ')} {locked}.")
         if isinstance(reason_code, str) and reason_code:
             reason_code = ReasonCode.objects.filter(code=reason_code, active=True).first()

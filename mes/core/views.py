@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import ListView, TemplateView
+from django_htmx.http import HttpResponseClientRedirect
 
 from . import selectors
 from .roles import ROLE_HOMES, role_names
@@ -22,13 +29,65 @@ from .roles import ROLE_HOMES, role_names
 logger = logging.getLogger(__name__)
 
 
+def _login_redirect(request: HttpRequest) -> HttpResponse:
+    """Send an anonymous user to login and back. An HTMX request (a board polling after
+    the session ended) is told to load the login page as a whole page, not to swap it
+    into a fragment."""
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        back = htmx.current_url_abs_path or request.get_full_path()
+        return HttpResponseClientRedirect(redirect_to_login(back).url)
+    return redirect_to_login(request.get_full_path())
+
+
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
     """Anonymous users go to login; signed-in users without the permission get a 403."""
 
     def handle_no_permission(self) -> HttpResponse:
         if self.request.user.is_authenticated:
-            self.raise_exception = True
-        return super().handle_no_permission()
+            raise PermissionDenied
+        return _login_redirect(self.request)
+
+
+ViewFunction = Callable[..., HttpResponse]
+
+
+def role_required(*perms: str) -> Callable[[ViewFunction], ViewFunction]:
+    """RoleRequiredMixin for function views: login first, then every permission in `perms`."""
+
+    def decorate(view: ViewFunction) -> ViewFunction:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _login_redirect(request)
+            if not request.user.has_perms(perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+class PartialTemplateMixin:
+    """Full page for a normal request; only the partial for an HTMX request.
+
+    A history-restore request (the user pressed Back and htmx has no cached copy) gets
+    the full page, and responses vary on HX-Request so caches never mix the two.
+    """
+
+    partial_template_name: str = ""
+
+    def get_template_names(self) -> list[str]:
+        htmx = self.request.htmx  # type: ignore[attr-defined]
+        if htmx and not htmx.history_restore_request:
+            return [self.partial_template_name]
+        return super().get_template_names()  # type: ignore[misc]
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(context, **kwargs)  # type: ignore[misc]
+        patch_vary_headers(response, ["HX-Request"])
+        return response
 
 
 def home_url_for(user: Any) -> str:
@@ -59,11 +118,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(home_url_for(request.user))
 
 
-class BoardView(RoleRequiredMixin, TemplateView):
-    """One board every function reads: order book by state, what is due, what waits."""
+class BoardView(RoleRequiredMixin, PartialTemplateMixin, TemplateView):
+    """One board every function reads: order book by state, what is due, what waits.
+
+    The page polls itself every 5 s through HTMX and swaps in `core/_board_content.html`.
+    """
 
     permission_required = "orders.view_salesorder"
     template_name = "core/board.html"
+    partial_template_name = "core/_board_content.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         from orders import selectors as order_selectors
@@ -75,15 +138,11 @@ class BoardView(RoleRequiredMixin, TemplateView):
         context["recent_events"] = selectors.events_recent(limit=15)
         return context
 
-    def get_template_names(self) -> list[str]:
-        if self.request.htmx:
-            return ["core/_board_content.html"]
-        return [self.template_name]
 
-
-class EventListView(RoleRequiredMixin, ListView):
+class EventListView(RoleRequiredMixin, PartialTemplateMixin, ListView):
     permission_required = "core.view_event"
     template_name = "core/events.html"
+    partial_template_name = "core/_events_table.html"
     paginate_by = 50
     context_object_name = "events"
 
@@ -98,6 +157,12 @@ class EventListView(RoleRequiredMixin, ListView):
         context["filter_type"] = self.request.GET.get("type", "")
         context["filter_status"] = self.request.GET.get("status", "")
         context["backlog"] = selectors.events_backlog()
+        context["status_choices"] = [
+            ("", _("Any status")),
+            ("pending", _("Pending")),
+            ("processed", _("Processed")),
+            ("failed", _("Failing")),
+        ]
         return context
 
 
@@ -151,9 +216,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _error_page(
-        request,
-        500,
-        _("Something went wrong"),
-        _("The error was logged. Nothing you entered was half-saved: try again."),
+    """Rendered without the request context: its processors (user, permissions,
+    navigation) read the database, which may be the very thing that failed."""
+    title = _("Something went wrong")
+    message = _("The error was logged. Nothing you entered was half-saved: try again.")
+    if request.path.startswith("/api/"):
+        return _error_page(request, 500, title, message)
+    body = loader.get_template("error.html").render(
+        {"status": 500, "title": title, "message": message, "plant_name": settings.PLANT_NAME}
     )
+    return HttpResponseServerError(body)

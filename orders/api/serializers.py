@@ -19,7 +19,9 @@ class ShipToSerializer(serializers.Serializer):
     city = serializers.CharField(max_length=100)
     postal_code = serializers.CharField(max_length=20)
     country = serializers.CharField(max_length=2, default="DE")
-    is_default = serializers.BooleanField(default=False)
+    is_default = serializers.BooleanField(
+        required=False, help_text="Defaults to true for the first address given."
+    )
 
 
 class CustomerOutput(serializers.ModelSerializer):
@@ -36,7 +38,7 @@ class CustomerInput(serializers.Serializer):
     priority_class = serializers.ChoiceField(
         choices=Customer.PriorityClass.choices, default=Customer.PriorityClass.B
     )
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True)
     active = serializers.BooleanField(default=True)
     ship_tos = ShipToSerializer(many=True, required=False, default=list)
 
@@ -82,8 +84,9 @@ class OrderPatchInput(serializers.Serializer):
     }
 
     def validate(self, attrs: dict) -> dict:
+        number = self.context.get("number", "{number}")
         errors = {
-            field: [f"{field} is governed: change it through {where}."]
+            field: [f"{field} is governed: change it through {where.replace('{number}', number)}."]
             for field, where in self.GOVERNED.items()
             if field in self.initial_data
         }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import django_filters
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mes.core.api.conditional import check_if_match, etag_for
+from mes.core.api.conditional import check_if_match, etag_for, if_none_match_hits
 from mes.core.api.idempotency import idempotent
-from mes.core.errors import ValidationFailed
+from mes.core.errors import Conflict, ValidationFailed
 
 from .. import services
 from ..models import ChangeRequest, Customer, OrderState, SalesOrder, SalesOrderLine, ShipToAddress
@@ -123,7 +125,8 @@ class OrderListCreateView(generics.GenericAPIView):
         data = s.OrderUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        order, created = services.sales_order_upsert_external(
+        upsert = functools.partial(
+            services.sales_order_upsert_external,
             external_id=v["external_id"],
             customer=v["customer"],
             user=request.user,
@@ -132,6 +135,14 @@ class OrderListCreateView(generics.GenericAPIView):
             ship_to=_ship_to(v["customer"], v["ship_to"]),
             notes=v["notes"],
         )
+        try:
+            order, created = upsert()
+        except (IntegrityError, Conflict) as exc:
+            if isinstance(exc, Conflict) and "external_id" not in exc.errors:
+                raise
+            # Another request created this external_id between our look-up and our
+            # insert (ours rolled back): run once more, now as an update.
+            order, created = upsert()
         return _detail_response(request, order, 201 if created else 200)
 
 
@@ -142,7 +153,7 @@ class OrderDetailView(APIView):
     @extend_schema(responses={200: s.OrderDetailOutput, 404: PROBLEM})
     def get(self, request: Request, number: str) -> Response:
         response = _detail_response(request, _get_order(number))
-        if request.headers.get("If-None-Match") == response["ETag"]:
+        if if_none_match_hits(request, response["ETag"]):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
         return response
 
@@ -152,7 +163,7 @@ class OrderDetailView(APIView):
         responses={200: s.OrderDetailOutput, 400: PROBLEM, 409: PROBLEM, 412: PROBLEM},
     )
     def patch(self, request: Request, number: str) -> Response:
-        data = s.OrderPatchInput(data=request.data)
+        data = s.OrderPatchInput(data=request.data, context={"number": number})
         data.is_valid(raise_exception=True)
         v = data.validated_data
         with transaction.atomic():

@@ -21,7 +21,8 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if len(parts) != 2 or parts[0] != self.keyword:
+        # The scheme name is case-insensitive (RFC 9110 section 11.1).
+        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <key>'.")
         key = parts[1]
         pieces = key.split("_", 2)

@@ -22,17 +22,28 @@ def etag_for(data: Any) -> str:
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
+def _tags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def if_none_match_hits(request: Any, etag: str) -> bool:
+    """True when the client's cached copy is current (answer 304); weak tags compare equal."""
+    wanted = request.headers.get("If-None-Match")
+    if not wanted:
+        return False
+    tags = _tags(wanted)
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 def check_if_match(request: Any, current: Any) -> None:
     """Refuse an update whose If-Match does not name the current representation."""
     wanted = request.headers.get("If-Match")
     if not wanted:
         return
-    tags = [t.strip() for t in wanted.split(",")]
+    tags = _tags(wanted)
     if "*" in tags:
         return
-    current_tag = etag_for(current)
-    normalised = {t.removeprefix("W/") for t in tags}
-    if current_tag not in normalised:
+    if etag_for(current) not in tags:
         raise PreconditionFailed(
             "The record changed since you read it: GET it again and retry with its new ETag."
         )

@@ -3,6 +3,7 @@ different body is 422; two concurrent requests with one key create one record.""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -20,6 +21,9 @@ from mes.core.models import ApiClient, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 WAIT_FOR_FIRST_SECONDS = 15.0
+# A key still in flight this long after it was claimed belongs to a request that died
+# (worker killed, server restarted): no request runs this long, so a retry takes it over.
+ABANDONED_AFTER = dt.timedelta(minutes=5)
 
 
 class IdempotencyKeyReused(DomainError):
@@ -45,6 +49,16 @@ def _replay(record: IdempotencyRecord) -> Response:
     response = Response(body, status=record.status_code, headers=dict(record.response_headers))
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _abandoned(record: IdempotencyRecord) -> bool:
+    """Release a key whose request died in flight; True when this call released it."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        pk=record.pk,
+        completed_at__isnull=True,
+        created_at__lt=timezone.now() - ABANDONED_AFTER,
+    ).delete()
+    return deleted > 0
 
 
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
@@ -76,6 +90,9 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
                 if existing is None:
                     # The first request failed and released the key: this one runs now.
+                    return wrapper(self, request, *args, **kwargs)
+                if existing.completed_at is None and _abandoned(existing):
+                    # The request that claimed the key died: this one runs now.
                     return wrapper(self, request, *args, **kwargs)
                 if existing.request_hash != fingerprint:
                     raise IdempotencyKeyReused(

@@ -45,9 +45,14 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key == "non_field_errors" and not prefix:
-                name = "non_field_errors"
+            if isinstance(key, int) or (prefix and str(key).isdigit()):
+                # A list serializer's errors come keyed by the index of the bad item.
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors":
+                # A nested object's or list's own error belongs to the field itself.
+                name = prefix or "non_field_errors"
             out.update(_flatten(value, name))
     elif isinstance(detail, list):
         if all(not isinstance(v, dict | list) for v in detail):

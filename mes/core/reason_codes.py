@@ -1,0 +1,35 @@
+"""The basic reason codes every plant starts with; admins add, relabel and deactivate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+
+DEFAULT_REASON_CODES = [
+    ("customer-request", "Customer request", "The customer asked for the change."),
+    ("capacity", "Capacity", "Work center capacity or a machine outage."),
+    ("material", "Material", "Material late, short or rejected."),
+    ("quality", "Quality", "A quality issue or hold."),
+    ("expedite", "Expedite", "Sales or management asked to expedite."),
+    ("data-correction", "Data correction", "The earlier value was entered wrongly."),
+    ("erp-update", "ERP update", "The ERP sent a newer value."),
+    ("other", "Other", "Anything else; say what in the text."),
+]
+
+
+def ensure_default_reason_codes(
+    sender: Any = None, apps: Any = None, using: str = "default", **kwargs: Any
+) -> None:
+    """Create missing defaults (never reactivates one an admin turned off)."""
+    if sender is not None and getattr(sender, "label", None) != "core":
+        return
+    apps = apps or global_apps
+    try:
+        reason_code = apps.get_model("core", "ReasonCode")
+    except LookupError:
+        return
+    for code, label, description in DEFAULT_REASON_CODES:
+        reason_code.objects.using(using).get_or_create(
+            code=code, defaults={"label": label, "description": description}
+        )
