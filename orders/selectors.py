@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mes.core.selectors import history_for
 
@@ -105,13 +107,35 @@ class TimelineEntry:
     record: str
 
 
+def display_value(value: Any) -> str:
+    """A recorded value as people read it: 10.000 -> 10, None -> '—'."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return value
+        return f"{number.normalize():f}" if number.is_finite() else value
+    return str(value)
+
+
+def _state_label(state: str) -> str:
+    return str(
+        dict(OrderState.choices).get(state)
+        or dict(ChangeRequest.State.choices).get(state, state.replace("_", " "))
+    ).lower()
+
+
 def order_timeline(*, order: SalesOrder) -> list[TimelineEntry]:
     """Transitions, governed-field changes and change requests of one order, in order."""
     lines = list(order.lines.all())
     crs = change_requests_for_order(order=order)
     history = history_for([order, *lines, *crs])
     entries: list[TimelineEntry] = []
-    labels = {line.pk: f"line {line.line_no}" for line in lines}
+    labels = {line.pk: _("line %(no)s") % {"no": line.line_no} for line in lines}
     for t in history["transitions"]:
         is_order = t.content_type.model == "salesorder"
         record = order.number if is_order else t.object_repr
@@ -120,24 +144,31 @@ def order_timeline(*, order: SalesOrder) -> list[TimelineEntry]:
             TimelineEntry(
                 at=t.at,
                 kind="transition",
-                title=f"{record}: {t.from_state.replace('_', ' ')} → "
-                f"{t.to_state.replace('_', ' ')}",
+                title=_("%(record)s: %(old)s → %(new)s")
+                % {
+                    "record": record,
+                    "old": _state_label(t.from_state),
+                    "new": _state_label(t.to_state),
+                },
                 detail=f"{t.comment}{reason}".strip(),
                 actor=t.actor,
                 record=record,
             )
         )
     for c in history["changes"]:
-        where = (
-            labels.get(c.object_id, order.number)
-            if c.content_type.model == ("salesorderline")
-            else order.number
-        )
+        is_line = c.content_type.model == "salesorderline"
+        where = labels.get(c.object_id, order.number) if is_line else order.number
         entries.append(
             TimelineEntry(
                 at=c.at,
                 kind="change",
-                title=f"{where}: {c.field.replace('_', ' ')} {c.old_value} → {c.new_value}",
+                title=_("%(where)s: %(field)s %(old)s → %(new)s")
+                % {
+                    "where": where,
+                    "field": c.field.replace("_", " "),
+                    "old": display_value(c.old_value),
+                    "new": display_value(c.new_value),
+                },
                 detail=f"{c.reason_code.label}: {c.reason_text}",
                 actor=c.actor,
                 record=where,
@@ -148,7 +179,8 @@ def order_timeline(*, order: SalesOrder) -> list[TimelineEntry]:
             TimelineEntry(
                 at=cr.requested_at,
                 kind="change_request",
-                title=f"{cr.number} requested: {change_request_summary(cr)}",
+                title=_("%(number)s requested: %(summary)s")
+                % {"number": cr.number, "summary": change_request_summary(cr)},
                 detail=f"{cr.reason_code.label}: {cr.reason_text}",
                 actor=cr.requested_by,
                 record=cr.number,
@@ -160,15 +192,27 @@ def order_timeline(*, order: SalesOrder) -> list[TimelineEntry]:
 
 def change_request_summary(cr: ChangeRequest) -> str:
     Kind = ChangeRequest.Kind  # noqa: N806
-    line = f"line {cr.line.line_no}" if cr.line_id and cr.line else ""
+    line = _("line %(no)s") % {"no": cr.line.line_no} if cr.line_id and cr.line else ""
     if cr.kind == Kind.QUANTITY:
-        return f"{line} quantity {cr.old_value} → {cr.new_quantity.normalize():f}"
+        return _("%(line)s quantity %(old)s → %(new)s") % {
+            "line": line,
+            "old": display_value(cr.old_value),
+            "new": display_value(cr.new_quantity),
+        }
     if cr.kind == Kind.DATE:
-        return f"{line} requested date {cr.old_value} → {cr.new_date:%Y-%m-%d}"
+        return _("%(line)s requested date %(old)s → %(new)s") % {
+            "line": line,
+            "old": display_value(cr.old_value),
+            "new": f"{cr.new_date:%Y-%m-%d}",
+        }
     if cr.kind == Kind.CANCEL:
-        return "cancel the order"
+        return str(_("cancel the order"))
     item = cr.new_item.sku if cr.new_item_id and cr.new_item else "?"
-    return f"add line {item} × {cr.new_quantity.normalize():f} for {cr.new_date:%Y-%m-%d}"
+    return _("add line %(item)s × %(qty)s for %(date)s") % {
+        "item": item,
+        "qty": display_value(cr.new_quantity),
+        "date": f"{cr.new_date:%Y-%m-%d}",
+    }
 
 
 def change_requests_list(*, state: str = "") -> QuerySet[ChangeRequest]:
