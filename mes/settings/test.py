@@ -5,19 +5,21 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
 from .base import *  # noqa: E402, F403
-from .base import DATABASE_IS_SQLITE, DATABASES, VAR_DIR  # noqa: E402
+from .base import DATABASE_IS_SQLITE, DATABASES, VAR_DIR, env  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASE_IS_SQLITE:
     # A file, not memory, so a real worker in a subprocess sees what a test committed.
     # One file per test run, so parallel runs on one machine do not share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+# Tests do not collect static files; WhiteNoise would warn on every request about it.
+STATIC_ROOT = None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Unit tests run tasks inline when on_commit callbacks fire; the broker tests start a
-# real worker and switch this off for themselves.
-CELERY_TASK_ALWAYS_EAGER = True
+# Unit tests run tasks inline when on_commit callbacks fire. The broker tests switch
+# this off for themselves, and start their real worker with MES_CELERY_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = env.bool("MES_CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 AXES_FAILURE_LIMIT = 3

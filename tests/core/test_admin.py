@@ -55,8 +55,14 @@ def test_admin_cannot_write_a_governed_field_directly(admin_client):
     url = reverse("admin:orders_salesorder_change", args=[order.pk])
     # when
     response = admin_client.post(
-        url, {"customer_po": "PO-9", "notes": "call before delivery", "priority": 1,
-              "lines-TOTAL_FORMS": 0, "lines-INITIAL_FORMS": 0}
+        url,
+        {
+            "customer_po": "PO-9",
+            "notes": "call before delivery",
+            "priority": 1,
+            "lines-TOTAL_FORMS": 0,
+            "lines-INITIAL_FORMS": 0,
+        },
     )
     # then
     order.refresh_from_db()
@@ -92,9 +98,12 @@ def test_admin_creates_an_api_client_and_shows_the_key_once(admin_client):
     key = re.search(r"(mes_[0-9a-f]{8}_[A-Za-z0-9_\-]+)", text).group(1)
     client = ApiClient.objects.get(name="ERP prod")
     assert client.scopes == ["orders:read", "orders:write"]
-    assert key not in admin_client.get(
-        reverse("admin:core_apiclient_change", args=[client.pk])
-    ).content.decode()
+    assert (
+        key
+        not in admin_client.get(
+            reverse("admin:core_apiclient_change", args=[client.pk])
+        ).content.decode()
+    )
     from rest_framework.test import APIClient
 
     api = APIClient()

@@ -546,7 +546,7 @@ def test_readyz_is_ok_when_database_and_broker_are_reachable(client):
 
 def test_readyz_is_503_naming_the_broker_when_it_is_unreachable(client, monkeypatch):
     # given: nothing listens on port 1
-    monkeypatch.setattr(celery_app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(celery_app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
     # when
     response = client.get("/readyz")
     # then
