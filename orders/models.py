@@ -90,7 +90,8 @@ class Priority(models.IntegerChoices):
 
 @condition("Add at least one line before confirming.")
 def _has_lines(order: SalesOrder) -> bool:
-    return order.lines.exists()
+    prefetched = getattr(order, "_prefetched_objects_cache", {}).get("lines")
+    return bool(prefetched) if prefetched is not None else order.lines.exists()
 
 
 @condition("This order is in production: request a cancellation change instead.")

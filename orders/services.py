@@ -130,8 +130,8 @@ def _replace_lines(order: SalesOrder, lines: list[LineInput]) -> None:
     _insert_lines(order, lines)
 
 
-def _insert_lines(order: SalesOrder, lines: list[LineInput]) -> None:
-    SalesOrderLine.objects.bulk_create(
+def _insert_lines(order: SalesOrder, lines: list[LineInput]) -> list[SalesOrderLine]:
+    created = SalesOrderLine.objects.bulk_create(
         SalesOrderLine(
             order=order,
             line_no=(index + 1) * 10,
@@ -141,12 +141,71 @@ def _insert_lines(order: SalesOrder, lines: list[LineInput]) -> None:
         )
         for index, line in enumerate(lines)
     )
+    lines_known(order, created)
+    return created
+
+
+def lines_known(order: SalesOrder, lines: list[SalesOrderLine]) -> SalesOrder:
+    """Let `order.lines.all()` answer from `lines` (as prefetch_related would), so the
+    response to a write reads back nothing it has just written."""
+    queryset = SalesOrderLine.objects.filter(order=order)
+    queryset._result_cache = list(lines)  # noqa: SLF001 - the prefetch cache protocol
+    queryset._prefetch_done = True  # noqa: SLF001
+    cache = getattr(order, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = order._prefetched_objects_cache = {}  # noqa: SLF001
+    cache["lines"] = queryset
+    return order
 
 
 def _resolve_ship_to(customer: Customer, ship_to: ShipToAddress | None) -> ShipToAddress | None:
     if ship_to is not None and ship_to.customer_id != customer.pk:
         raise ValidationFailed("This address belongs to another customer.", field="ship_to")
     return ship_to
+
+
+def _order_entry_check(*, customer: Customer, user: Any, lines: list[LineInput]) -> None:
+    _check_perm(user, "orders.add_salesorder", "You are not allowed to enter sales orders.")
+    if customer is None or not customer.active:
+        raise ValidationFailed("Choose an active customer.", field="customer")
+    _validate_lines(lines, today=plant_today())
+
+
+def _order_insert(
+    *,
+    customer: Customer,
+    user: Any,
+    lines: list[LineInput],
+    external_id: str | None,
+    customer_po: str,
+    ship_to: ShipToAddress | None,
+    notes: str,
+) -> SalesOrder:
+    """Write a checked draft, its lines and its event; the caller holds the transaction."""
+    order = SalesOrder.objects.create(
+        number=f"TMP-{uuid.uuid4().hex[:16]}",
+        external_id=external_id,
+        customer=customer,
+        ship_to=_resolve_ship_to(customer, ship_to),
+        customer_po=customer_po or "",
+        notes=notes or "",
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    order.number = f"SO-{order.pk:06d}"
+    SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
+    _insert_lines(order, lines)
+    event_emit(
+        type="order.created",
+        subject=order,
+        payload={
+            "number": order.number,
+            "external_id": order.external_id,
+            "customer": customer.code,
+            "lines": len(lines),
+        },
+        actor=user,
+    )
+    return order
 
 
 def sales_order_create(
@@ -160,38 +219,20 @@ def sales_order_create(
     notes: str = "",
 ) -> SalesOrder:
     """Enter a draft order with its lines."""
-    _check_perm(user, "orders.add_salesorder", "You are not allowed to enter sales orders.")
-    if customer is None or not customer.active:
-        raise ValidationFailed("Choose an active customer.", field="customer")
-    _validate_lines(lines, today=plant_today())
+    _order_entry_check(customer=customer, user=user, lines=lines)
     external_id = (external_id or "").strip() or None
     if external_id and SalesOrder.objects.filter(external_id=external_id).exists():
         raise Conflict(f"An order with ERP id {external_id} exists already.", field="external_id")
     with transaction.atomic():
-        order = SalesOrder.objects.create(
-            number=f"TMP-{uuid.uuid4().hex[:16]}",
-            external_id=external_id,
+        return _order_insert(
             customer=customer,
-            ship_to=_resolve_ship_to(customer, ship_to),
-            customer_po=customer_po or "",
-            notes=notes or "",
-            created_by=user if getattr(user, "pk", None) else None,
+            user=user,
+            lines=lines,
+            external_id=external_id,
+            customer_po=customer_po,
+            ship_to=ship_to,
+            notes=notes,
         )
-        order.number = f"SO-{order.pk:06d}"
-        SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
-        _insert_lines(order, lines)  # a new order has no lines to replace
-        event_emit(
-            type="order.created",
-            subject=order,
-            payload={
-                "number": order.number,
-                "external_id": order.external_id,
-                "customer": customer.code,
-                "lines": len(lines),
-            },
-            actor=user,
-        )
-    return order
 
 
 def sales_order_update_draft(
@@ -279,7 +320,10 @@ def sales_order_upsert_external(
     with transaction.atomic():
         existing = SalesOrder.objects.select_for_update().filter(external_id=external_id).first()
         if existing is None:
-            order = sales_order_create(
+            # The look-up above is the only existence check: the unique index settles a
+            # race, and the API retries that request as an update.
+            _order_entry_check(customer=customer, user=user, lines=lines)
+            order = _order_insert(
                 customer=customer,
                 user=user,
                 lines=lines,

@@ -103,6 +103,11 @@ else:
     # the throughput of a small machine.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding lets psycopg prepare the statements a request repeats,
+    # so Postgres parses and plans them once per connection, not once per request.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
+        "DATABASE_SERVER_SIDE_BINDING", default=True
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ------------------------------------------------------------------------
@@ -185,6 +190,8 @@ SPECTACULAR_SETTINGS = {
         "ChangeRequestStateEnum": "orders.models.ChangeRequest.State",
     },
 }
+# Integration users' permissions are cached this long per process (0: read every request).
+API_PERMISSION_CACHE_SECONDS = env.int("API_PERMISSION_CACHE_SECONDS", default=30)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 
 # --- Celery ----------------------------------------------------------------------

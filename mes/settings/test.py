@@ -23,3 +23,6 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("MES_CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 AXES_FAILURE_LIMIT = 3
+
+# Tests change roles between requests and expect the effect at once.
+API_PERMISSION_CACHE_SECONDS = 0

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from inventory.models import Item
 from mes.core.transitions import available_transitions
 
-from ..models import ChangeRequest, Customer, Priority, SalesOrder, SalesOrderLine
+from ..models import ChangeRequest, Customer, OrderState, Priority, SalesOrder
 from ..selectors import change_request_summary
 
 
@@ -43,8 +43,20 @@ class CustomerInput(serializers.Serializer):
     ship_tos = ShipToSerializer(many=True, required=False, default=list)
 
 
+def resolve_line_items(lines: list[dict]) -> list[dict]:
+    """Swap each line's SKU for its item with one query for all lines."""
+    items = Item.objects.in_bulk({line["item"] for line in lines}, field_name="sku")
+    errors = [
+        {} if line["item"] in items else {"item": [f"Unknown item {line['item']}."]}
+        for line in lines
+    ]
+    if any(errors):
+        raise serializers.ValidationError(errors)
+    return [{**line, "item": items[line["item"]]} for line in lines]
+
+
 class LineInput(serializers.Serializer):
-    item = serializers.SlugRelatedField(slug_field="sku", queryset=Item.objects.all())
+    item = serializers.CharField(max_length=64, help_text="The item's SKU.")
     quantity = serializers.DecimalField(
         max_digits=12,
         decimal_places=3,
@@ -55,7 +67,12 @@ class LineInput(serializers.Serializer):
 
 class OrderUpsertInput(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
-    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.all())
+    customer = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Customer.objects.all(),
+        error_messages={"does_not_exist": "Unknown customer {value}."},
+        help_text="The customer's code.",
+    )
     customer_po = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     ship_to = serializers.CharField(
         max_length=80,
@@ -67,6 +84,9 @@ class OrderUpsertInput(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     lines = LineInput(many=True, allow_empty=False)
 
+    def validate_lines(self, lines: list[dict]) -> list[dict]:
+        return resolve_line_items(lines)
+
 
 class OrderPatchInput(serializers.Serializer):
     """Ungoverned header fields. Governed fields have endpoints of their own."""
@@ -76,6 +96,9 @@ class OrderPatchInput(serializers.Serializer):
     lines = LineInput(
         many=True, required=False, allow_empty=False, help_text="Replaces the lines; drafts only."
     )
+
+    def validate_lines(self, lines: list[dict]) -> list[dict]:
+        return resolve_line_items(lines)
 
     GOVERNED = {
         "priority": "POST /api/v1/orders/{number}/priority/",
@@ -113,58 +136,39 @@ class PromiseDateInput(GovernedChangeInput):
     promise_date = serializers.DateField()
 
 
-class OrderLineOutput(serializers.ModelSerializer):
+class OrderLineOutput(serializers.Serializer):
+    # Declared field by field, not introspected: this renders on every ERP write.
+    line_no = serializers.IntegerField()
     item = serializers.CharField(source="item.sku")
     item_name = serializers.CharField(source="item.name")
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+    shipped_quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
     open_quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
-
-    class Meta:
-        model = SalesOrderLine
-        fields = [
-            "line_no",
-            "item",
-            "item_name",
-            "quantity",
-            "shipped_quantity",
-            "open_quantity",
-            "requested_date",
-            "promise_date",
-            "promise_basis",
-        ]
+    requested_date = serializers.DateField()
+    promise_date = serializers.DateField(allow_null=True)
+    promise_basis = serializers.CharField()
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(serializers.Serializer):
+    number = serializers.CharField()
+    external_id = serializers.CharField(allow_null=True)
     customer = serializers.CharField(source="customer.code")
     customer_name = serializers.CharField(source="customer.name")
+    customer_po = serializers.CharField()
     ship_to = serializers.CharField(source="ship_to.label", default=None)
+    state = serializers.ChoiceField(choices=OrderState.choices)
+    held_from_state = serializers.CharField()
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    notes = serializers.CharField()
+    cancel_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
     lines = OrderLineOutput(many=True)
-
-    class Meta:
-        model = SalesOrder
-        fields = [
-            "number",
-            "external_id",
-            "customer",
-            "customer_name",
-            "customer_po",
-            "ship_to",
-            "state",
-            "held_from_state",
-            "priority",
-            "notes",
-            "cancel_reason",
-            "created_at",
-            "updated_at",
-            "confirmed_at",
-            "lines",
-        ]
 
 
 class OrderDetailOutput(OrderOutput):
     allowed_transitions = serializers.SerializerMethodField()
-
-    class Meta(OrderOutput.Meta):
-        fields = [*OrderOutput.Meta.fields, "allowed_transitions"]
 
     def get_allowed_transitions(self, order: SalesOrder) -> list[str]:
         user = self.context["request"].user

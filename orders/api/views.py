@@ -61,8 +61,13 @@ def _ship_to(customer: Customer, label: str) -> ShipToAddress | None:
     return found
 
 
-def _detail_response(request: Request, order: SalesOrder, code: int = 200) -> Response:
-    order = _get_order(order.number)
+def _detail_response(
+    request: Request, order: SalesOrder, code: int = 200, *, fresh: bool = False
+) -> Response:
+    """The order as the ERP reads it, with its ETag. `fresh=True`: `order` was just written
+    with its lines, customer and items in memory, so nothing is read back."""
+    if not fresh:
+        order = _get_order(order.number)
     data = s.OrderDetailOutput(order, context={"request": request}).data
     response = Response(data, status=code)
     response["ETag"] = etag_for(data)
@@ -143,7 +148,7 @@ class OrderListCreateView(generics.GenericAPIView):
             # Another request created this external_id between our look-up and our
             # insert (ours rolled back): run once more, now as an update.
             order, created = upsert()
-        return _detail_response(request, order, 201 if created else 200)
+        return _detail_response(request, order, 201 if created else 200, fresh=created)
 
 
 class OrderDetailView(APIView):

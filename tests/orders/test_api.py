@@ -102,11 +102,11 @@ def create(erp: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
             {"lines": [line(), line(quantity="abc")]},
             {"lines[1].quantity": ["A valid number is required."]},
         ),
-        ({"customer": "NOPE"}, {"customer": ["Object with code=NOPE does not exist."]}),
+        ({"customer": "NOPE"}, {"customer": ["Unknown customer NOPE."]}),
         ({"lines": []}, {"lines": ["This list may not be empty."]}),
         (
             {"lines": [line(item="NO-SUCH-SKU")]},
-            {"lines[0].item": ["Object with sku=NO-SUCH-SKU does not exist."]},
+            {"lines[0].item": ["Unknown item NO-SUCH-SKU."]},
         ),
         ({"external_id": ""}, {"external_id": ["This field may not be blank."]}),
         (

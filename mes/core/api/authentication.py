@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from mes.core.models import ApiClient
 from mes.core.services import api_key_hash
+
+
+def _load_cached_permissions(user: Any) -> None:
+    """Give an integration user the permission set its role had a moment ago.
+
+    Every ERP request checks permissions; reading them costs two queries. They are kept
+    for API_PERMISSION_CACHE_SECONDS per process, so a role change reaches API clients
+    within that time (revoking a key takes effect at once: it is checked above).
+    """
+    seconds = settings.API_PERMISSION_CACHE_SECONDS
+    if seconds <= 0 or user.is_superuser:
+        return
+    key = f"mes:api-permissions:{user.pk}"
+    permissions = cache.get(key)
+    if permissions is None:
+        permissions = ModelBackend().get_all_permissions(user)
+        cache.set(key, permissions, seconds)
+    user._perm_cache = set(permissions)  # noqa: SLF001 - ModelBackend's own cache attribute
 
 
 class ApiClientAuthentication(authentication.BaseAuthentication):
@@ -33,6 +55,7 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if client.revoked_at is not None or not client.user.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        _load_cached_permissions(client.user)
         now = timezone.now()
         if client.last_used_at is None or now - client.last_used_at > dt.timedelta(minutes=5):
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
