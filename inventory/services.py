@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from mes.core.errors import ValidationFailed
 
@@ -21,15 +22,17 @@ def item_upsert(
     sku = (sku or "").strip()
     errors: dict[str, list[str]] = {}
     if not sku:
-        errors["sku"] = ["Give the item a SKU."]
+        errors["sku"] = [_("Give the item a SKU.")]
     if not (name or "").strip():
-        errors["name"] = ["Give the item a name."]
+        errors["name"] = [_("Give the item a name.")]
     if source not in Item.Source.values:
-        errors["source"] = [f"Source must be one of {', '.join(Item.Source.values)}."]
+        errors["source"] = [
+            _("Source must be one of %(choices)s.") % {"choices": ", ".join(Item.Source.values)}
+        ]
     if not isinstance(lead_time_days, int) or lead_time_days < 0 or lead_time_days > 3650:
-        errors["lead_time_days"] = ["Lead time must be 0 to 3650 days."]
+        errors["lead_time_days"] = [_("Lead time must be 0 to 3650 days.")]
     if errors:
-        raise ValidationFailed("The item is not valid.", errors=errors)
+        raise ValidationFailed(_("The item is not valid."), errors=errors)
     with transaction.atomic():
         return Item.objects.update_or_create(
             sku=sku,

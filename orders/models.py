@@ -88,13 +88,13 @@ class Priority(models.IntegerChoices):
     LOW = 4, _("4 – low")
 
 
-@condition("Add at least one line before confirming.")
+@condition(_("Add at least one line before confirming."))
 def _has_lines(order: SalesOrder) -> bool:
     prefetched = getattr(order, "_prefetched_objects_cache", {}).get("lines")
     return bool(prefetched) if prefetched is not None else order.lines.exists()
 
 
-@condition("This order is in production: request a cancellation change instead.")
+@condition(_("This order is in production: request a cancellation change instead."))
 def _not_in_production(order: SalesOrder) -> bool:
     return order.state != S.ON_HOLD or order.held_from_state not in PRODUCTION_STATES
 
@@ -403,7 +403,9 @@ class ChangeRequest(ConcurrentTransitionMixin, models.Model):
         source=State.REQUESTED,
         target=State.APPROVED,
         conditions=[
-            condition("Approval by a second planner is required.")(lambda cr: not cr.needs_approval)
+            condition(_("Approval by a second planner is required."))(
+                lambda cr: not cr.needs_approval
+            )
         ],
         permission="orders.request_change",
         custom={"label": _("Approve (not in production)"), "internal": True},

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inventory.models import Item
 from mes.core.errors import Conflict, NotPermitted, ValidationFailed
@@ -59,15 +60,16 @@ def customer_upsert(
     code = (code or "").strip()
     errors: dict[str, list[str]] = {}
     if not code:
-        errors["code"] = ["Give the customer a code."]
+        errors["code"] = [_("Give the customer a code.")]
     if not (name or "").strip():
-        errors["name"] = ["Give the customer a name."]
+        errors["name"] = [_("Give the customer a name.")]
     if priority_class not in Customer.PriorityClass.values:
         errors["priority_class"] = [
-            f"Priority class must be one of {', '.join(Customer.PriorityClass.values)}."
+            _("Priority class must be one of %(choices)s.")
+            % {"choices": ", ".join(Customer.PriorityClass.values)}
         ]
     if errors:
-        raise ValidationFailed("The customer is not valid.", errors=errors)
+        raise ValidationFailed(_("The customer is not valid."), errors=errors)
     with transaction.atomic():
         customer, created = Customer.objects.select_for_update().update_or_create(
             code=code,
@@ -102,22 +104,24 @@ def _validate_lines(lines: list[LineInput], *, today: dt.date) -> None:
     for index, line in enumerate(lines):
         prefix = f"lines[{index}]"
         if line.item is None:
-            errors[f"{prefix}.item"] = ["Choose an item."]
+            errors[f"{prefix}.item"] = [_("Choose an item.")]
         elif not line.item.active:
-            errors[f"{prefix}.item"] = [f"Item {line.item.sku} is no longer active."]
+            errors[f"{prefix}.item"] = [
+                _("Item %(sku)s is no longer active.") % {"sku": line.item.sku}
+            ]
         try:
             quantity = Decimal(line.quantity)
         except (InvalidOperation, TypeError, ValueError):
-            errors[f"{prefix}.quantity"] = ["Enter a number."]
+            errors[f"{prefix}.quantity"] = [_("Enter a number.")]
         else:
             if quantity <= 0:
-                errors[f"{prefix}.quantity"] = ["Quantity must be greater than zero."]
+                errors[f"{prefix}.quantity"] = [_("Quantity must be greater than zero.")]
         if line.requested_date is None:
-            errors[f"{prefix}.requested_date"] = ["Enter a requested date."]
+            errors[f"{prefix}.requested_date"] = [_("Enter a requested date.")]
         elif line.requested_date < today:
-            errors[f"{prefix}.requested_date"] = ["The requested date is in the past."]
+            errors[f"{prefix}.requested_date"] = [_("The requested date is in the past.")]
     if errors:
-        raise ValidationFailed("Some lines are not valid.", errors=errors)
+        raise ValidationFailed(_("Some lines are not valid."), errors=errors)
 
 
 def _check_perm(user: Any, perm: str, message: str) -> None:
@@ -160,14 +164,14 @@ def lines_known(order: SalesOrder, lines: list[SalesOrderLine]) -> SalesOrder:
 
 def _resolve_ship_to(customer: Customer, ship_to: ShipToAddress | None) -> ShipToAddress | None:
     if ship_to is not None and ship_to.customer_id != customer.pk:
-        raise ValidationFailed("This address belongs to another customer.", field="ship_to")
+        raise ValidationFailed(_("This address belongs to another customer."), field="ship_to")
     return ship_to
 
 
 def _order_entry_check(*, customer: Customer, user: Any, lines: list[LineInput]) -> None:
-    _check_perm(user, "orders.add_salesorder", "You are not allowed to enter sales orders.")
+    _check_perm(user, "orders.add_salesorder", _("You are not allowed to enter sales orders."))
     if customer is None or not customer.active:
-        raise ValidationFailed("Choose an active customer.", field="customer")
+        raise ValidationFailed(_("Choose an active customer."), field="customer")
     _validate_lines(lines, today=plant_today())
 
 
@@ -222,7 +226,10 @@ def sales_order_create(
     _order_entry_check(customer=customer, user=user, lines=lines)
     external_id = (external_id or "").strip() or None
     if external_id and SalesOrder.objects.filter(external_id=external_id).exists():
-        raise Conflict(f"An order with ERP id {external_id} exists already.", field="external_id")
+        raise Conflict(
+            _("An order with ERP id %(id)s exists already.") % {"id": external_id},
+            field="external_id",
+        )
     with transaction.atomic():
         return _order_insert(
             customer=customer,
@@ -246,15 +253,18 @@ def sales_order_update_draft(
     lines: list[LineInput] | None = None,
 ) -> SalesOrder:
     """Edit a draft: header and lines are authored freely until the order is confirmed."""
-    _check_perm(user, "orders.change_salesorder", "You are not allowed to edit sales orders.")
+    _check_perm(user, "orders.change_salesorder", _("You are not allowed to edit sales orders."))
     if lines is not None:
         _validate_lines(lines, today=plant_today())
     with transaction.atomic():
         locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
         if locked.state != S.DRAFT:
             raise Conflict(
-                f"{locked} is {locked.get_state_display().lower()}: only drafts are edited "
-                "directly; request a change instead.",
+                _(
+                    "%(number)s is %(state)s: only drafts are edited directly; "
+                    "request a change instead."
+                )
+                % {"number": locked, "state": locked.get_state_display().lower()},
                 code="not_draft",
             )
         if customer is not None:
@@ -280,7 +290,7 @@ def sales_order_update_notes(
     *, order: SalesOrder, user: Any, customer_po: str | None = None, notes: str | None = None
 ) -> SalesOrder:
     """Ungoverned header fields stay editable after confirmation."""
-    _check_perm(user, "orders.change_salesorder", "You are not allowed to edit sales orders.")
+    _check_perm(user, "orders.change_salesorder", _("You are not allowed to edit sales orders."))
     with transaction.atomic():
         locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
         if customer_po is not None:
@@ -316,7 +326,7 @@ def sales_order_upsert_external(
     """
     external_id = (external_id or "").strip()
     if not external_id:
-        raise ValidationFailed("external_id is required.", field="external_id")
+        raise ValidationFailed(_("external_id is required."), field="external_id")
     with transaction.atomic():
         existing = SalesOrder.objects.select_for_update().filter(external_id=external_id).first()
         if existing is None:
@@ -346,12 +356,17 @@ def sales_order_upsert_external(
             return order, False
         if existing.customer_id != customer.pk:
             raise Conflict(
-                f"{existing} is {existing.state}: its customer cannot change.", field="customer"
+                _("%(number)s is %(state)s: its customer cannot change.")
+                % {"number": existing, "state": existing.state},
+                field="customer",
             )
         if not _lines_match(existing, lines):
             raise Conflict(
-                f"{existing} is {existing.state}: lines change only through change requests "
-                f"(POST /api/v1/orders/{existing.number}/change-requests/).",
+                _(
+                    "%(order)s is %(state)s: lines change only through change requests "
+                    "(POST /api/v1/orders/%(number)s/change-requests/)."
+                )
+                % {"order": existing, "state": existing.state, "number": existing.number},
                 code="lines_locked",
             )
         order = sales_order_update_notes(
@@ -424,14 +439,17 @@ def sales_order_transition(
     if needs_reason:
         reason_code = reason_code_get(reason_code)
         if not comment.strip():
-            raise ValidationFailed("Say why in a few words.", field="comment")
+            raise ValidationFailed(_("Say why in a few words."), field="comment")
     if transition in {"confirm"}:
         return sales_order_confirm(order=order, user=user)
     meta = getattr(getattr(SalesOrder, transition, None), "_django_fsm", None)
     if meta is not None and any(t.custom.get("internal") for t in meta.transitions.values()):
         raise NotPermitted(
-            f"{transition.replace('_', ' ').capitalize()} happens only through its own "
-            "process (a shipment or an approved change request)."
+            _(
+                "%(action)s happens only through its own process "
+                "(a shipment or an approved change request)."
+            )
+            % {"action": transition.replace("_", " ").capitalize()}
         )
     kwargs: dict[str, Any] = {}
     if transition == "cancel":
@@ -520,71 +538,75 @@ def change_request_create(
     Before production starts the requester's change applies at once (still recorded);
     once in production it waits for a second planner's approval.
     """
-    _check_perm(user, "orders.request_change", "You are not allowed to request changes.")
+    _check_perm(user, "orders.request_change", _("You are not allowed to request changes."))
     errors: dict[str, list[str]] = {}
     if kind not in ChangeRequest.Kind.values:
-        errors["kind"] = [f"Kind must be one of {', '.join(ChangeRequest.Kind.values)}."]
+        errors["kind"] = [
+            _("Kind must be one of %(choices)s.")
+            % {"choices": ", ".join(ChangeRequest.Kind.values)}
+        ]
     reason = None
     try:
         reason = reason_code_get(reason_code)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if not (reason_text or "").strip():
-        errors["reason_text"] = ["Say why in a few words."]
+        errors["reason_text"] = [_("Say why in a few words.")]
     today = plant_today()
     quantity = None
     if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.DATE}:
         if line is None or line.order_id != order.pk:
-            errors["line"] = ["Choose a line of this order."]
+            errors["line"] = [_("Choose a line of this order.")]
     if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.ADD_LINE}:
         try:
             quantity = Decimal(str(new_quantity))
             if not quantity.is_finite():
                 raise InvalidOperation
         except (InvalidOperation, TypeError, ValueError):
-            errors["new_quantity"] = ["Enter the new quantity."]
+            errors["new_quantity"] = [_("Enter the new quantity.")]
         else:
             if quantity <= 0:
-                errors["new_quantity"] = ["Quantity must be greater than zero."]
+                errors["new_quantity"] = [_("Quantity must be greater than zero.")]
             elif (
                 kind == ChangeRequest.Kind.QUANTITY
                 and line is not None
                 and quantity < line.shipped_quantity
             ):
                 errors["new_quantity"] = [
-                    f"{line.shipped_quantity} are shipped already; the quantity cannot be lower."
+                    _("%(shipped)s are shipped already; the quantity cannot be lower.")
+                    % {"shipped": line.shipped_quantity}
                 ]
             elif (
                 kind == ChangeRequest.Kind.QUANTITY
                 and line is not None
                 and quantity == (line.quantity)
             ):
-                errors["new_quantity"] = ["The new quantity is the same as the current one."]
+                errors["new_quantity"] = [_("The new quantity is the same as the current one.")]
     if kind in {ChangeRequest.Kind.DATE, ChangeRequest.Kind.ADD_LINE}:
         if new_date is None:
-            errors["new_date"] = ["Enter the new requested date."]
+            errors["new_date"] = [_("Enter the new requested date.")]
         elif new_date < today:
-            errors["new_date"] = ["The date is in the past."]
+            errors["new_date"] = [_("The date is in the past.")]
         elif (
             kind == ChangeRequest.Kind.DATE
             and line is not None
             and new_date == (line.requested_date)
         ):
-            errors["new_date"] = ["The new date is the same as the current one."]
+            errors["new_date"] = [_("The new date is the same as the current one.")]
     if kind == ChangeRequest.Kind.ADD_LINE and (new_item is None or not new_item.active):
-        errors["new_item"] = ["Choose an active item."]
+        errors["new_item"] = [_("Choose an active item.")]
     if errors:
-        raise ValidationFailed("The change request is not valid.", errors=errors)
+        raise ValidationFailed(_("The change request is not valid."), errors=errors)
     with transaction.atomic():
         locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
         if locked.state not in COMMITTED_OPEN_STATES:
+            message = (
+                _("%(number)s is %(state)s: edit the draft directly.")
+                if locked.state == S.DRAFT
+                else _("%(number)s is %(state)s: it can no longer change.")
+            )
             raise Conflict(
-                f"{locked} is {locked.get_state_display().lower()}: "
-                + (
-                    "edit the draft directly."
-                    if locked.state == S.DRAFT
-                    else "it can no longer change."
-                ),
+                message % {"number": locked, "state": locked.get_state_display().lower()},
                 code="order_not_changeable",
             )
         cr = ChangeRequest.objects.create(
@@ -638,9 +660,9 @@ def change_request_approve(
 ) -> ChangeRequest:
     """A second planner approves; by default the change is applied in the same step."""
     if not user.has_perm("orders.approve_change"):
-        raise NotPermitted("You are not allowed to approve change requests.")
+        raise NotPermitted(_("You are not allowed to approve change requests."))
     if change_request.requested_by_id == user.pk:
-        raise NotPermitted("A planner other than the requester must approve this change.")
+        raise NotPermitted(_("A planner other than the requester must approve this change."))
     with transaction.atomic():
         cr = transition_run(
             instance=change_request,
@@ -659,7 +681,7 @@ def change_request_approve(
 
 def change_request_reject(*, change_request: ChangeRequest, user: Any, note: str) -> ChangeRequest:
     if not (note or "").strip():
-        raise ValidationFailed("Say why the change is rejected.", field="note")
+        raise ValidationFailed(_("Say why the change is rejected."), field="note")
     return transition_run(
         instance=change_request,
         transition="reject",
@@ -684,7 +706,10 @@ def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> Change
     reason_text = f"{cr.number}: {cr.reason_text}"
     Kind = ChangeRequest.Kind  # noqa: N806
     if cr.state == ChangeRequest.State.APPROVED and order.state not in COMMITTED_OPEN_STATES:
-        raise Conflict(f"{order} is {order.state}: the change can no longer be applied.")
+        raise Conflict(
+            _("%(number)s is %(state)s: the change can no longer be applied.")
+            % {"number": order, "state": order.state}
+        )
     # Check the transition first so an illegal apply changes nothing.
     cr = transition_run(
         instance=cr,
@@ -701,8 +726,11 @@ def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> Change
         )
         if cr.new_quantity < shipped:
             raise Conflict(
-                f"{shipped} are shipped already: {cr.number} cannot lower the quantity "
-                f"to {cr.new_quantity}; reject it.",
+                _(
+                    "%(shipped)s are shipped already: %(cr)s cannot lower the quantity "
+                    "to %(quantity)s; reject it."
+                )
+                % {"shipped": shipped, "cr": cr.number, "quantity": cr.new_quantity},
                 code="below_shipped",
                 field="new_quantity",
             )

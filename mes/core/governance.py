@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from .errors import NotPermitted, ValidationFailed
 from .events import event_emit
@@ -48,13 +49,15 @@ def _json_value(value: Any) -> Any:
 def reason_code_get(code: ReasonCode | str | None) -> ReasonCode:
     if isinstance(code, ReasonCode):
         if not code.active:
-            raise ValidationFailed("This reason code is no longer in use.", field="reason_code")
+            raise ValidationFailed(_("This reason code is no longer in use."), field="reason_code")
         return code
     if not code:
-        raise ValidationFailed("Choose a reason code.", field="reason_code")
+        raise ValidationFailed(_("Choose a reason code."), field="reason_code")
     found = ReasonCode.objects.filter(code=code, active=True).first()
     if found is None:
-        raise ValidationFailed(f"Unknown reason code {code!r}.", field="reason_code")
+        raise ValidationFailed(
+            _("Unknown reason code '%(code)s'.") % {"code": code}, field="reason_code"
+        )
     return found
 
 
@@ -69,14 +72,19 @@ def governed_change_check(
     """Validate who, when and what without writing; returns the cleaned value."""
     rules = governed_fields(type(instance))
     if field not in rules:
-        raise ValidationFailed(f"{field} is not a governed field.", field=field)
+        raise ValidationFailed(
+            _("%(field)s is not a governed field.") % {"field": field}, field=field
+        )
     rule = rules[field]
     if user is not None and not user.has_perm(rule.permission):
-        raise NotPermitted(f"You are not allowed to change {field.replace('_', ' ')}.")
+        raise NotPermitted(
+            _("You are not allowed to change %(field)s.") % {"field": field.replace("_", " ")}
+        )
     state = governed_state(instance)
     if rule.allowed_states is not None and state not in rule.allowed_states:
         raise ValidationFailed(
-            f"{field.replace('_', ' ').capitalize()} cannot be changed while {state}.",
+            _("%(field)s cannot be changed while %(state)s.")
+            % {"field": field.replace("_", " ").capitalize(), "state": state},
             code="not_in_this_state",
             field=field,
         )
@@ -107,7 +115,7 @@ def governed_field_change(
     perm_user = user if check_permission else None
     reason = reason_code_get(reason_code)
     if not (reason_text or "").strip():
-        raise ValidationFailed("Say why in a few words.", field="reason_text")
+        raise ValidationFailed(_("Say why in a few words."), field="reason_text")
     rule, cleaned = governed_change_check(
         instance=instance, field=field, user=perm_user, new_value=new_value
     )
@@ -120,7 +128,7 @@ def governed_field_change(
         )
         old = getattr(locked, field)
         if old == cleaned:
-            raise ValidationFailed("The new value is the same as the current one.", field=field)
+            raise ValidationFailed(_("The new value is the same as the current one."), field=field)
         setattr(locked, field, cleaned)
         locked.save(update_fields=[field])
         setattr(instance, field, cleaned)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .errors import ValidationFailed
 from .events import EVENT_HANDLERS
@@ -74,14 +75,14 @@ def events_prune(*, now: dt.datetime | None = None) -> int:
     """Delete processed events past retention; history and ledgers are kept for good."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=settings.OUTBOX_RETENTION_DAYS)
-    deleted, _ = Event.objects.filter(processed_at__lt=cutoff).delete()
+    deleted, _by_model = Event.objects.filter(processed_at__lt=cutoff).delete()
     return deleted
 
 
 def idempotency_records_prune(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 
@@ -94,15 +95,18 @@ def api_client_create(*, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
     """Create an integration client; returns it and its key, which is never shown again."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Give the client a name.", field="name")
+        raise ValidationFailed(_("Give the client a name."), field="name")
     unknown = sorted(set(scopes) - set(API_SCOPES))
     if unknown:
         raise ValidationFailed(
-            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(API_SCOPES)}.",
+            _("Unknown scope(s): %(unknown)s. Known: %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(API_SCOPES)},
             field="scopes",
         )
     if ApiClient.objects.filter(name=name).exists():
-        raise ValidationFailed(f"A client named {name!r} exists already.", field="name")
+        raise ValidationFailed(
+            _("A client named '%(name)s' exists already.") % {"name": name}, field="name"
+        )
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     key = f"mes_{prefix}_{secret}"

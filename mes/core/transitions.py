@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 from django_fsm import FSMFieldMixin, Transition
 
 from .errors import DomainError, IllegalTransition, NotPermitted
@@ -17,7 +18,10 @@ M = TypeVar("M", bound=models.Model)
 
 
 def condition(message: str):  # type: ignore[no-untyped-def]
-    """Mark a transition condition with the message shown when it is not met."""
+    """Mark a transition condition with the message shown when it is not met.
+
+    Conditions are declared at import time: pass a `gettext_lazy` string, it is
+    translated when the message is shown."""
 
     def decorate(fn):  # type: ignore[no-untyped-def]
         fn.unmet_message = message
@@ -84,14 +88,22 @@ def transition_run(
         locked = model._default_manager.select_for_update().get(pk=instance.pk)
         method = getattr(locked, transition, None)
         if method is None or not hasattr(method, "_django_fsm"):
-            raise DomainError(f"Unknown action {transition!r}.", code="unknown_transition")
+            raise DomainError(
+                _("Unknown action '%(action)s'.") % {"action": transition},
+                code="unknown_transition",
+            )
         meta = method._django_fsm
         from_state = getattr(locked, field)
         if not meta.has_transition(from_state):
             allowed = [t.name for t in available_transitions(locked, user, field)]
             raise IllegalTransition(
-                f"Cannot {transition.replace('_', ' ')} {locked} while it is "
-                f"{from_state}. Allowed now: {', '.join(allowed) or 'none'}.",
+                _("Cannot %(action)s %(record)s while it is %(state)s. Allowed now: %(allowed)s.")
+                % {
+                    "action": transition.replace("_", " "),
+                    "record": locked,
+                    "state": from_state,
+                    "allowed": ", ".join(allowed) or _("none"),
+                },
                 current_state=from_state,
                 allowed=allowed,
                 transition=transition,
@@ -99,14 +111,17 @@ def transition_run(
         t = meta.get_transition(from_state)
         unmet = [c for c in t.conditions if not c(locked)]
         if unmet:
-            messages = [getattr(c, "unmet_message", c.__name__) for c in unmet]
+            messages = [str(getattr(c, "unmet_message", c.__name__)) for c in unmet]
             raise DomainError(" ".join(messages), code="condition_not_met")
         if check_permission and user is not None and not t.has_perm(locked, user):
-            raise NotPermitted(f"You are not allowed to {transition.replace('_', ' ')} {locked}.")
+            raise NotPermitted(
+                _("You are not allowed to %(action)s %(record)s.")
+                % {"action": transition.replace("_", " "), "record": locked}
+            )
         if isinstance(reason_code, str) and reason_code:
             reason_code = ReasonCode.objects.filter(code=reason_code, active=True).first()
             if reason_code is None:
-                raise DomainError("Unknown reason code.", field="reason_code")
+                raise DomainError(_("Unknown reason code."), field="reason_code")
         method(**kwargs)
         locked.save()
         to_state = getattr(locked, field)

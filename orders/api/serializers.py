@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from inventory.models import Item
@@ -47,7 +49,9 @@ def resolve_line_items(lines: list[dict]) -> list[dict]:
     """Swap each line's SKU for its item with one query for all lines."""
     items = Item.objects.in_bulk({line["item"] for line in lines}, field_name="sku")
     errors = [
-        {} if line["item"] in items else {"item": [f"Unknown item {line['item']}."]}
+        {}
+        if line["item"] in items
+        else {"item": [_("Unknown item %(sku)s.") % {"sku": line["item"]}]}
         for line in lines
     ]
     if any(errors):
@@ -70,7 +74,7 @@ class OrderUpsertInput(serializers.Serializer):
     customer = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Customer.objects.all(),
-        error_messages={"does_not_exist": "Unknown customer {value}."},
+        error_messages={"does_not_exist": gettext_lazy("Unknown customer {value}.")},
         help_text="The customer's code.",
     )
     customer_po = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -103,13 +107,18 @@ class OrderPatchInput(serializers.Serializer):
     GOVERNED = {
         "priority": "POST /api/v1/orders/{number}/priority/",
         "promise_date": "POST /api/v1/orders/{number}/lines/{line_no}/promise-date/",
-        "state": "the transition endpoints, e.g. POST /api/v1/orders/{number}/confirm/",
+        "state": gettext_lazy(
+            "the transition endpoints, e.g. POST /api/v1/orders/{number}/confirm/"
+        ),
     }
 
     def validate(self, attrs: dict) -> dict:
         number = self.context.get("number", "{number}")
         errors = {
-            field: [f"{field} is governed: change it through {where.replace('{number}', number)}."]
+            field: [
+                _("%(field)s is governed: change it through %(where)s.")
+                % {"field": field, "where": str(where).replace("{number}", number)}
+            ]
             for field, where in self.GOVERNED.items()
             if field in self.initial_data
         }

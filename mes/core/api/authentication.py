@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -45,16 +46,16 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         # The scheme name is case-insensitive (RFC 9110 section 11.1).
         if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
-            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <key>'.")
+            raise exceptions.AuthenticationFailed(_("Use 'Authorization: Bearer <key>'."))
         key = parts[1]
         pieces = key.split("_", 2)
         if len(pieces) != 3 or pieces[0] != "mes":
-            raise exceptions.AuthenticationFailed("Invalid API key.")
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
         client = ApiClient.objects.select_related("user").filter(key_prefix=pieces[1]).first()
         if client is None or not hmac.compare_digest(client.key_hash, api_key_hash(key)):
-            raise exceptions.AuthenticationFailed("Invalid API key.")
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
         if client.revoked_at is not None or not client.user.is_active:
-            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+            raise exceptions.AuthenticationFailed(_("This API key has been revoked."))
         _load_cached_permissions(client.user)
         now = timezone.now()
         if client.last_used_at is None or now - client.last_used_at > dt.timedelta(minutes=5):

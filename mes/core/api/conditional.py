@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.utils.encoders import JSONEncoder
 
 from mes.core.errors import DomainError
@@ -45,5 +46,5 @@ def check_if_match(request: Any, current: Any) -> None:
         return
     if etag_for(current) not in tags:
         raise PreconditionFailed(
-            "The record changed since you read it: GET it again and retry with its new ETag."
+            _("The record changed since you read it: GET it again and retry with its new ETag.")
         )

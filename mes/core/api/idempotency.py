@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -53,7 +54,7 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 def _abandoned(record: IdempotencyRecord) -> bool:
     """Release a key whose request died in flight; True when this call released it."""
-    deleted, _ = IdempotencyRecord.objects.filter(
+    deleted, _by_model = IdempotencyRecord.objects.filter(
         pk=record.pk,
         completed_at__isnull=True,
         created_at__lt=timezone.now() - ABANDONED_AFTER,
@@ -71,7 +72,10 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         if not key or not isinstance(client, ApiClient):
             return handler(self, request, *args, **kwargs)
         if len(key) > 200:
-            raise DomainError(f"{HEADER} is longer than 200 characters.", field=HEADER)
+            raise DomainError(
+                _("%(header)s is longer than 200 characters.") % {"header": HEADER},
+                field=HEADER,
+            )
         fingerprint = _request_fingerprint(request)
         try:
             with transaction.atomic():
@@ -96,13 +100,18 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                     return wrapper(self, request, *args, **kwargs)
                 if existing.request_hash != fingerprint:
                     raise IdempotencyKeyReused(
-                        f"{HEADER} {key!r} was used for a different request; use a new key."
+                        _("%(header)s '%(key)s' was used for a different request; use a new key.")
+                        % {"header": HEADER, "key": key}
                     )
                 if existing.completed_at is not None:
                     return _replay(existing)
                 if time.monotonic() > deadline:
                     raise Conflict(
-                        f"A request with {HEADER} {key!r} is still being processed; retry later."
+                        _(
+                            "A request with %(header)s '%(key)s' is still being processed; "
+                            "retry later."
+                        )
+                        % {"header": HEADER, "key": key}
                     )
                 time.sleep(0.05)
         try:
