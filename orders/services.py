@@ -327,33 +327,23 @@ def sales_order_upsert_external(
     external_id = (external_id or "").strip()
     if not external_id:
         raise ValidationFailed(_("external_id is required."), field="external_id")
+    draft: dict[str, Any] = {
+        "customer": customer,
+        "user": user,
+        "lines": lines,
+        "customer_po": customer_po,
+        "ship_to": ship_to,
+        "notes": notes,
+    }
     with transaction.atomic():
         existing = SalesOrder.objects.select_for_update().filter(external_id=external_id).first()
         if existing is None:
             # The look-up above is the only existence check: the unique index settles a
             # race, and the API retries that request as an update.
             _order_entry_check(customer=customer, user=user, lines=lines)
-            order = _order_insert(
-                customer=customer,
-                user=user,
-                lines=lines,
-                external_id=external_id,
-                customer_po=customer_po,
-                ship_to=ship_to,
-                notes=notes,
-            )
-            return order, True
+            return _order_insert(external_id=external_id, **draft), True
         if existing.state == S.DRAFT:
-            order = sales_order_update_draft(
-                order=existing,
-                user=user,
-                customer=customer,
-                customer_po=customer_po,
-                ship_to=ship_to,
-                notes=notes,
-                lines=lines,
-            )
-            return order, False
+            return sales_order_update_draft(order=existing, **draft), False
         if existing.customer_id != customer.pk:
             raise Conflict(
                 _("%(number)s is %(state)s: its customer cannot change.")

@@ -8,8 +8,10 @@ from `available_transitions`, so the page never offers what the server would ref
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -410,33 +412,51 @@ def order_transition(request: HttpRequest, number: str, name: str) -> HttpRespon
 # --- governed changes ------------------------------------------------------------------
 
 
-@role_required(VIEW_ORDERS, "orders.change_order_priority")
-@require_POST
-def order_priority(request: HttpRequest, number: str) -> HttpResponse:
-    order = _order_or_404(number)
-    form = PriorityForm(request.POST, reason_choices=reason_code_choices(), auto_id="priority_%s")
+def _governed_change(
+    request: HttpRequest,
+    order: SalesOrder,
+    form: forms.Form,
+    *,
+    bound_key: Any,
+    apply: Callable[[dict[str, Any]], str],
+    anchor: str = "",
+) -> HttpResponse:
+    """Run one governed change from its form: errors next to the fields, success back to
+    the order. `apply` calls the service and returns the success message."""
     if form.is_valid():
         try:
-            order = services.order_priority_change(
-                order=order,
-                user=request.user,
-                priority=form.cleaned_data["priority"],
-                reason_code=form.cleaned_data["reason_code"],
-                reason_text=form.cleaned_data["reason_text"],
-            )
+            message = apply(form.cleaned_data)
         except ValidationFailed as exc:
             add_service_errors(form, exc)
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(_detail_url(order))
         else:
-            messages.success(
-                request,
-                _("Priority of %(number)s is now %(priority)s.")
-                % {"number": order.number, "priority": order.get_priority_display()},
-            )
-            return redirect(_detail_url(order))
-    return _render_detail(request, order, bound={"priority": form})
+            messages.success(request, message)
+            return redirect(_detail_url(order, anchor))
+    return _render_detail(request, order, bound={bound_key: form})
+
+
+@role_required(VIEW_ORDERS, "orders.change_order_priority")
+@require_POST
+def order_priority(request: HttpRequest, number: str) -> HttpResponse:
+    order = _order_or_404(number)
+    form = PriorityForm(request.POST, reason_choices=reason_code_choices(), auto_id="priority_%s")
+
+    def apply(data: dict[str, Any]) -> str:
+        changed = services.order_priority_change(
+            order=order,
+            user=request.user,
+            priority=data["priority"],
+            reason_code=data["reason_code"],
+            reason_text=data["reason_text"],
+        )
+        return _("Priority of %(number)s is now %(priority)s.") % {
+            "number": changed.number,
+            "priority": changed.get_priority_display(),
+        }
+
+    return _governed_change(request, order, form, bound_key="priority", apply=apply)
 
 
 @role_required(VIEW_ORDERS, "orders.change_promise_date")
@@ -449,31 +469,29 @@ def line_promise_date(request: HttpRequest, number: str, line_no: int) -> HttpRe
     form = PromiseDateForm(
         request.POST, reason_choices=reason_code_choices(), auto_id=f"promise{line_no}_%s"
     )
-    if form.is_valid():
-        try:
-            line = services.line_promise_date_change(
-                line=line,
-                user=request.user,
-                promise_date=form.cleaned_data["promise_date"],
-                reason_code=form.cleaned_data["reason_code"],
-                reason_text=form.cleaned_data["reason_text"],
-            )
-        except ValidationFailed as exc:
-            add_service_errors(form, exc)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect(_detail_url(order))
-        else:
-            messages.success(
-                request,
-                _("Line %(line)s of %(number)s is now promised for %(date)s.")
-                % {"line": line.line_no, "number": order.number, "date": line.promise_date},
-            )
-            return redirect(_detail_url(order, f"line-{line.line_no}"))
-    return _render_detail(request, order, bound={("promise", line_no): form})
 
+    def apply(data: dict[str, Any]) -> str:
+        changed = services.line_promise_date_change(
+            line=line,
+            user=request.user,
+            promise_date=data["promise_date"],
+            reason_code=data["reason_code"],
+            reason_text=data["reason_text"],
+        )
+        return _("Line %(line)s of %(number)s is now promised for %(date)s.") % {
+            "line": changed.line_no,
+            "number": order.number,
+            "date": changed.promise_date,
+        }
 
-# --- change requests -------------------------------------------------------------------
+    return _governed_change(
+        request,
+        order,
+        form,
+        bound_key=("promise", line_no),
+        apply=apply,
+        anchor=f"line-{line_no}",
+    )
 
 
 @role_required(VIEW_ORDERS, REQUEST_CHANGE)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """A business rule said no. `code` is stable for clients; `status` maps to HTTP."""
 
     code = "invalid"
     status = 400
-    title = "The request could not be carried out"
+    title = _("The request could not be carried out")
 
     def __init__(
         self,
@@ -33,32 +35,32 @@ class DomainError(Exception):
 
 class ValidationFailed(DomainError):
     code = "validation_failed"
-    title = "Invalid input"
+    title = _("Invalid input")
 
 
 class NotPermitted(DomainError):
     code = "not_permitted"
     status = 403
-    title = "Not permitted"
+    title = _("Not permitted")
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    title = "Not found"
+    title = _("Not found")
 
 
 class Conflict(DomainError):
     code = "conflict"
     status = 409
-    title = "Conflict with the record's current state"
+    title = _("Conflict with the record's current state")
 
 
 class IllegalTransition(Conflict):
     """Raised when a transition is not allowed from the record's current state."""
 
     code = "illegal_transition"
-    title = "Transition not allowed"
+    title = _("Transition not allowed")
 
     def __init__(
         self, message: str, *, current_state: str, allowed: list[str], transition: str

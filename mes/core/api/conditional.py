@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.utils.encoders import JSONEncoder
 
 from mes.core.errors import DomainError
@@ -15,7 +16,7 @@ from mes.core.errors import DomainError
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
     status = 412
-    title = "The record changed since you read it"
+    title = gettext_lazy("The record changed since you read it")
 
 
 def etag_for(data: Any) -> str:

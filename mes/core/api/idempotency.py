@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -30,7 +31,7 @@ ABANDONED_AFTER = dt.timedelta(minutes=5)
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status = 422
-    title = "Idempotency-Key reused with a different request"
+    title = gettext_lazy("Idempotency-Key reused with a different request")
 
 
 def _request_fingerprint(request: Any) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -102,8 +103,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.ValidationError):
         return problem_response(
             status_code=status.HTTP_400_BAD_REQUEST,
-            title="Invalid input",
-            detail="The request has invalid fields.",
+            title=_("Invalid input"),
+            detail=_("The request has invalid fields."),
             code="validation_failed",
             errors=_flatten(exc.detail),
             headers=_passthrough_headers(response),
@@ -116,17 +117,17 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         errors, message = None, str(detail)
     titles = {
-        401: "Authentication required",
-        403: "Not permitted",
-        404: "Not found",
-        405: "Method not allowed",
-        406: "Not acceptable",
-        415: "Unsupported media type",
-        429: "Too many requests",
+        401: _("Authentication required"),
+        403: _("Not permitted"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        406: _("Not acceptable"),
+        415: _("Unsupported media type"),
+        429: _("Too many requests"),
     }
     return problem_response(
         status_code=response.status_code,
-        title=titles.get(response.status_code, "Error"),
+        title=titles.get(response.status_code, _("Error")),
         detail=message,
         code=str(code),
         errors=errors,
