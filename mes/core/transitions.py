@@ -12,6 +12,7 @@ from django_fsm import FSMFieldMixin, Transition
 
 from .errors import DomainError, IllegalTransition, NotPermitted
 from .events import event_emit
+from .governance import reason_code_get
 from .models import ReasonCode, TransitionLog
 
 M = TypeVar("M", bound=models.Model)
@@ -118,10 +119,8 @@ def transition_run(
                 _("You are not allowed to %(action)s %(record)s.")
                 % {"action": transition.replace("_", " "), "record": locked}
             )
-        if isinstance(reason_code, str) and reason_code:
-            reason_code = ReasonCode.objects.filter(code=reason_code, active=True).first()
-            if reason_code is None:
-                raise DomainError(_("Unknown reason code."), field="reason_code")
+        if reason_code:
+            reason_code = reason_code_get(reason_code)  # unknown or inactive: refused
         method(**kwargs)
         locked.save()
         to_state = getattr(locked, field)

@@ -333,3 +333,24 @@ def test_available_transitions_leave_out_unmet_conditions() -> None:
     # then
     assert empty_names == ["cancel"]
     assert held_names == ["release_hold"]
+
+
+@pytest.mark.parametrize("code", ["no-such-code", "inactive"])
+def test_a_transition_refuses_an_unknown_or_inactive_reason_code(code):
+    # given
+    from mes.core.errors import ValidationFailed
+    from mes.core.models import ReasonCode
+
+    ReasonCode.objects.create(code="inactive", label="Retired", active=False)
+    order = make_order(state=OrderState.CONFIRMED)
+    planner = user_with_role(PLANNER, username="rc-planner")
+    reason = ReasonCode.objects.get(code="inactive") if code == "inactive" else code
+    logs_before = TransitionLog.objects.count()
+    # when
+    with pytest.raises(ValidationFailed) as refused:
+        transition_run(instance=order, transition="hold", user=planner, reason_code=reason)
+    # then
+    order.refresh_from_db()
+    assert "reason_code" in refused.value.errors
+    assert order.state == OrderState.CONFIRMED
+    assert TransitionLog.objects.count() == logs_before
