@@ -293,11 +293,27 @@ def sales_order_update_notes(
     _check_perm(user, "orders.change_salesorder", _("You are not allowed to edit sales orders."))
     with transaction.atomic():
         locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
-        if customer_po is not None:
-            locked.customer_po = customer_po
-        if notes is not None:
-            locked.notes = notes
-        locked.save(update_fields=["customer_po", "notes", "updated_at"])
+        wanted = {"customer_po": customer_po, "notes": notes}
+        changed = {
+            field: value
+            for field, value in wanted.items()
+            if value is not None and value != getattr(locked, field)
+        }
+        if not changed:
+            return locked
+        for field, value in changed.items():
+            setattr(locked, field, value)
+        locked.save(update_fields=[*changed, "updated_at"])
+        event_emit(
+            type="order.updated",
+            subject=locked,
+            payload={
+                "number": locked.number,
+                "external_id": locked.external_id,
+                "fields": sorted(changed),
+            },
+            actor=user,
+        )
     return locked
 
 
@@ -700,6 +716,14 @@ def _change_request_apply(*, change_request: ChangeRequest, user: Any) -> Change
             _("%(number)s is %(state)s: the change can no longer be applied.")
             % {"number": order, "state": order.state}
         )
+    if cr.kind == Kind.ADD_LINE and cr.state == ChangeRequest.State.APPROVED:
+        item = Item.objects.get(pk=cr.new_item_id)
+        if not item.active:
+            raise Conflict(
+                _("Item %(sku)s is no longer active: the line cannot be added.")
+                % {"sku": item.sku},
+                field="new_item",
+            )
     # Check the transition first so an illegal apply changes nothing.
     cr = transition_run(
         instance=cr,

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
+from inventory.models import Item
 from mes.core.errors import (
     Conflict,
     DomainError,
@@ -780,3 +781,31 @@ def test_order_not_open_for_changes_refuses_requests(
     assert exc.value.code == "order_not_changeable"
     assert str(exc.value) == f"{order.number} is {message}"
     assert _snapshot(order) == before
+
+
+def test_an_approved_line_addition_is_refused_when_its_item_was_retired_since(planner2):
+    # given: a line addition waits for approval, then its item is deactivated
+
+    requester = user_with_role(PLANNER, username="retire-requester")
+    order = make_order(state=OrderState.IN_PRODUCTION)
+    item = ItemFactory(sku="RETIRED-1")
+    cr = services.change_request_create(
+        order=order,
+        user=requester,
+        kind="add_line",
+        new_item=item,
+        new_quantity="4",
+        new_date=order.lines.first().requested_date,
+        reason_code="customer-request",
+        reason_text="one more part",
+    )
+    Item.objects.filter(pk=item.pk).update(active=False)
+    lines_before = order.lines.count()
+    # when
+    with pytest.raises(Conflict) as refused:
+        services.change_request_approve(change_request=cr, user=planner2)
+    # then
+    cr.refresh_from_db()
+    assert "RETIRED-1" in refused.value.message
+    assert cr.state == ChangeRequest.State.REQUESTED
+    assert order.lines.count() == lines_before

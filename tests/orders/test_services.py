@@ -415,3 +415,19 @@ def test_cancel_of_an_order_held_in_production_needs_a_change_request(planner: A
         "This order is in production: request a cancellation change instead.",
     )
     assert _snapshot(order) == before
+
+
+def test_header_edit_of_a_confirmed_order_is_reported_once_and_only_when_it_changes(planner):
+    # given
+
+    order = make_order(state=OrderState.CONFIRMED)
+    before = Event.objects.filter(type="order.updated").count()
+    # when
+    services.sales_order_update_notes(order=order, user=planner, notes="deliver to gate 3")
+    services.sales_order_update_notes(order=order, user=planner, notes="deliver to gate 3")
+    # then
+    events = Event.objects.filter(type="order.updated").order_by("id")
+    order.refresh_from_db()
+    assert order.notes == "deliver to gate 3"
+    assert events.count() == before + 1
+    assert events.last().payload["fields"] == ["notes"]
