@@ -1056,3 +1056,40 @@ def test_invalid_item_is_400_and_creates_nothing(erp, master_data, body, field):
     problem = assert_problem(response, 400)
     assert list(problem["errors"]) == [field]
     assert list(Item.objects.values_list("sku", "lead_time_days")) == before
+
+
+# key look-up, count, customers, their ship-to addresses (one prefetch)
+CUSTOMER_LIST_QUERIES = 4
+# key look-up, count, items
+ITEM_LIST_QUERIES = 3
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_customer_list_query_count_does_not_grow_with_rows(erp, django_assert_num_queries, n):
+    # given: each customer with two ship-to addresses
+    from ..factories import CustomerFactory, ShipToFactory
+
+    for _ in range(n):
+        customer = CustomerFactory()
+        ShipToFactory.create_batch(2, customer=customer)
+    erp.get("/api/v1/customers/")  # warm-up
+    # when
+    with django_assert_num_queries(CUSTOMER_LIST_QUERIES):
+        response = erp.get("/api/v1/customers/", {"page_size": 500})
+    # then
+    assert response.json()["count"] == n
+    assert {len(c["ship_tos"]) for c in response.json()["results"]} == {2}
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_item_list_query_count_does_not_grow_with_rows(erp, django_assert_num_queries, n):
+    # given
+    from ..factories import ItemFactory
+
+    ItemFactory.create_batch(n)
+    erp.get("/api/v1/items/")  # warm-up
+    # when
+    with django_assert_num_queries(ITEM_LIST_QUERIES):
+        response = erp.get("/api/v1/items/", {"page_size": 500})
+    # then
+    assert response.json()["count"] == n
