@@ -26,6 +26,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         name="prune processed events",
     )
     sender.add_periodic_task(
+        60,
+        sender.signature("exceptions.tasks.escalate_exceptions"),
+        name="escalate exceptions past their SLA",
+    )
+    sender.add_periodic_task(
         60 * 60,
         sender.signature("mes.core.tasks.prune_idempotency_records"),
         name="prune idempotency records",

@@ -631,6 +631,7 @@ def change_request_create(
         )
         cr.number = f"CR-{cr.pk:06d}"
         ChangeRequest.objects.filter(pk=cr.pk).update(number=cr.number)
+        _change_request_rules_check(cr=cr, line=line, today=today)
         event_emit(
             type="change_request.requested",
             subject=cr,
@@ -659,6 +660,36 @@ def change_request_create(
             )
             cr = _change_request_apply(change_request=cr, user=user)
     return cr
+
+
+def _change_request_rules_check(
+    *, cr: ChangeRequest, line: SalesOrderLine | None, today: dt.date
+) -> None:
+    """Ask the decision rules at the change_request check point: a block refuses the
+    change, a required approval holds it for a planner even before production."""
+    from exceptions.engine import decision_check
+
+    old_quantity = line.quantity if line is not None else None
+    outcome = decision_check(
+        point="change_request",
+        subject=cr,
+        extra={
+            "change": {
+                "kind": cr.kind,
+                "old_quantity": float(old_quantity) if old_quantity is not None else None,
+                "new_quantity": float(cr.new_quantity) if cr.new_quantity is not None else None,
+                "quantity_delta": float(cr.new_quantity - old_quantity)
+                if cr.new_quantity is not None and old_quantity is not None
+                else None,
+                "new_date_days": (cr.new_date - today).days if cr.new_date else None,
+            }
+        },
+    )
+    if outcome.blocked:
+        raise Conflict(" ".join(message for _rule, message in outcome.blocks), code="blocked")
+    if outcome.needs_approval and not cr.needs_approval:
+        cr.needs_approval = True
+        ChangeRequest.objects.filter(pk=cr.pk).update(needs_approval=True)
 
 
 def change_request_approve(

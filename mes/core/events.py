@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,12 +15,21 @@ from .models import Event
 logger = logging.getLogger(__name__)
 
 
+PAYLOAD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "object", "list")
+
+
 @dataclass(frozen=True)
 class EventType:
+    """One entry of the catalogue. `schema` maps payload fields to a type in
+    PAYLOAD_TYPES; a trailing "?" marks a field as optional. `external` types may be
+    posted by outside systems (ERP, machine gateways) through the API."""
+
     name: str
     subject: str
     description: str
     payload_fields: Sequence[str] = field(default_factory=tuple)
+    schema: Mapping[str, str] = field(default_factory=dict)
+    external: bool = False
 
 
 EVENT_TYPES: dict[str, EventType] = {}
@@ -29,9 +38,20 @@ EVENT_HANDLERS: list[Callable[[Event], None]] = []
 
 
 def register_event_type(
-    name: str, *, subject: str, description: str, payload_fields: Sequence[str] = ()
+    name: str,
+    *,
+    subject: str,
+    description: str,
+    payload_fields: Sequence[str] = (),
+    schema: Mapping[str, str] | None = None,
+    external: bool = False,
 ) -> EventType:
-    event_type = EventType(name, subject, description, tuple(payload_fields))
+    schema = dict(schema or {})
+    unknown = {t.rstrip("?") for t in schema.values()} - set(PAYLOAD_TYPES)
+    if unknown:
+        raise ValueError(f"{name}: unknown payload types {sorted(unknown)}")
+    fields = tuple(payload_fields) or tuple(schema)
+    event_type = EventType(name, subject, description, fields, schema, external)
     EVENT_TYPES[name] = event_type
     return event_type
 

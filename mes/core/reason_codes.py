@@ -15,6 +15,10 @@ DEFAULT_REASON_CODES = [
     ("data-correction", "Data correction", "The earlier value was entered wrongly."),
     ("erp-update", "ERP update", "The ERP sent a newer value."),
     ("other", "Other", "Anything else; say what in the text."),
+    ("decision-rule", "Decision rule", "Changed by a decision rule (named in the text)."),
+    ("fixed", "Fixed", "The cause was removed."),
+    ("workaround", "Workaround", "Work goes on around the cause; the cause remains."),
+    ("no-action-needed", "No action needed", "Checked: nothing had to be done."),
 ]
 
 

@@ -17,6 +17,13 @@ INTEGRATION = "Integration"
 ADMIN = "Admin"
 ROLE_NAMES = [PLANNER, FLOOR_LEAD, WAREHOUSE, SHIPPING, QUALITY, INTEGRATION, ADMIN]
 
+_WORK_EXCEPTIONS = [
+    "exceptions.view_plantexception",
+    "exceptions.work_plantexception",
+    "exceptions.view_task",
+    "exceptions.work_task",
+]
+
 _READ_ORDERS = [
     "orders.view_customer",
     "orders.view_salesorder",
@@ -46,11 +53,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_item",
         "inventory.change_item",
         "core.view_event",
+        *_WORK_EXCEPTIONS,
     ],
-    FLOOR_LEAD: [*_READ_ORDERS, "orders.progress_salesorder"],
-    WAREHOUSE: [*_READ_ORDERS],
-    SHIPPING: [*_READ_ORDERS, "orders.ship_salesorder"],
-    QUALITY: [*_READ_ORDERS, "orders.hold_salesorder"],
+    FLOOR_LEAD: [*_READ_ORDERS, "orders.progress_salesorder", *_WORK_EXCEPTIONS],
+    WAREHOUSE: [*_READ_ORDERS, *_WORK_EXCEPTIONS],
+    SHIPPING: [*_READ_ORDERS, "orders.ship_salesorder", *_WORK_EXCEPTIONS],
+    QUALITY: [*_READ_ORDERS, "orders.hold_salesorder", *_WORK_EXCEPTIONS],
     INTEGRATION: [
         *_READ_ORDERS,
         "orders.add_salesorder",
@@ -65,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.change_item",
         "core.view_event",
         "core.view_apiclient",
+        "exceptions.view_plantexception",
+        "exceptions.work_plantexception",
+        "exceptions.view_task",
     ],
     ADMIN: ["*"],
 }
