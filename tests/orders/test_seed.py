@@ -182,3 +182,17 @@ def test_seed_plant_refuses_a_plant_without_customers():
         call_command("seed_plant", "--orders=5", "--customers=0", stdout=StringIO())
     # then
     assert _counts() == before
+
+
+def test_seed_demo_shows_exceptions_raised_by_the_rules():
+    # given / when
+    from exceptions.models import PlantException, Task
+
+    call_command("seed_demo", stdout=StringIO())
+    # then
+    states = set(PlantException.objects.values_list("state", flat=True))
+    owners = set(PlantException.objects.values_list("owner_role__name", flat=True))
+    assert {"open", "acknowledged", "in_progress", "resolved"} <= states
+    assert {"Planner", "Floor lead", "Shipping"} <= owners
+    assert all(e.rule_id and e.events.exists() for e in PlantException.objects.all())
+    assert Task.objects.filter(state="open").count() == 1

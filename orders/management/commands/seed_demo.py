@@ -550,10 +550,61 @@ class Command(BaseCommand):
         builder = Builder(users, get_user_model().objects.get(pk=erp_user.pk), timezone.localdate())
         for spec in ORDERS:
             builder.order(spec)
+        raised = self.load_exceptions(users)
         self.stdout.write(
             f"Loaded the demo plant: {len(CUSTOMERS)} customers, {len(ITEMS)} items, "
-            f"{len(ORDERS)} orders, {ChangeRequest.objects.count()} change requests."
+            f"{len(ORDERS)} orders, {ChangeRequest.objects.count()} change requests, "
+            f"{raised} exceptions."
         )
+
+    def load_exceptions(self, users: dict[str, Any]) -> int:
+        """What the floor reported today, through the real rule engine: the events are
+        processed here (not left to the worker) so some can be worked on at once."""
+        from exceptions import services as exception_services
+        from exceptions.models import PlantException
+        from mes.core.events import event_emit
+        from mes.core.services import event_process
+
+        def order_in(state: str, index: int = 0) -> SalesOrder:
+            return SalesOrder.objects.filter(state=state).order_by("id")[index]
+
+        today = timezone.localdate()
+        reports: list[tuple[str, SalesOrder | None, dict[str, Any]]] = [
+            ("pick.mismatch", order_in("ready_to_ship"),
+             {"expected": "MP-4001 lot L-2611", "scanned": "MP-4001 lot L-2598",
+              "picker": "warehouse"}),
+            ("workcenter.down", None,
+             {"work_center": "CNC-3", "reason": "Spindle alarm 2041", "down_minutes": 25}),
+            ("order.promise_at_risk", order_in("in_production"),
+             {"line": 10, "promise_date": (today + dt.timedelta(days=3)).isoformat(),
+              "expected_date": (today + dt.timedelta(days=6)).isoformat(), "days_late": 3}),
+            ("material.shortage", order_in("confirmed"),
+             {"item": "BRG-6208-2RS", "missing_quantity": 24, "demand": "release",
+              "at_release": True}),
+            ("pick.mismatch", order_in("partially_shipped"),
+             {"expected": "WB-5012", "scanned": "WB-5021", "picker": "warehouse"}),
+            ("operation.late", order_in("in_production", 1),
+             {"operation": "20 Weld frame", "late_minutes": 45, "work_center": "WELD-1"}),
+        ]  # fmt: skip
+        for event_type, subject, payload in reports:
+            event = event_emit(type=event_type, subject=subject, payload=payload)
+            event_process(event_id=event.pk)
+        # Some of it is already being handled.
+        mismatch = PlantException.objects.filter(rule__decision_point="pick.mismatch").first()
+        if mismatch is not None:
+            exception_services.exception_acknowledge(exception=mismatch, user=users["shipping"])
+        down = PlantException.objects.filter(rule__decision_point="workcenter.down").first()
+        if down is not None:
+            exception_services.exception_start(exception=down, user=users["floorlead"])
+        last = PlantException.objects.filter(rule__decision_point="pick.mismatch").last()
+        if last is not None and last != mismatch:
+            exception_services.exception_resolve(
+                exception=last,
+                user=users["shipping"],
+                resolution_code="fixed",
+                note="Re-picked WB-5012 and re-labelled the carton.",
+            )
+        return PlantException.objects.count()
 
     def print_logins(self) -> None:
         rows = [("Role", "Username", "Password")] + [
