@@ -6,4 +6,4 @@ class ExceptionsConfig(AppConfig):
     verbose_name = "Exceptions and decision rules"
 
     def ready(self) -> None:
-        from . import engine, events, subjects  # noqa: F401 - register types and handlers
+        from . import engine, events, subjects, webhooks  # noqa: F401 - register types and handlers

@@ -4,6 +4,7 @@ time. Every function is one transaction and writes history and events."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import uuid
 from typing import Any
@@ -38,9 +39,16 @@ logger = logging.getLogger(__name__)
 RULE_REASON_CODE = "decision-rule"
 
 
-def _dedup_key(kind: str, rule: DecisionRule, subject: models.Model | None) -> str:
+def _dedup_key(
+    kind: str, rule: DecisionRule, subject: models.Model | None, context: dict[str, Any]
+) -> str:
+    """One unresolved exception (open task) per rule and subject. An event without a
+    subject row (a work center reported by a machine gateway) is told apart by its
+    rendered title, so two work centers down are two exceptions, not one."""
     if subject is None:
-        return f"{kind}:{rule.pk}:-"
+        title = render_template(rule.title_template or rule.name, context)
+        digest = hashlib.sha256(title.encode()).hexdigest()[:24]
+        return f"{kind}:{rule.pk}:-:{digest}"
     return f"{kind}:{rule.pk}:{subject._meta.label_lower}:{subject.pk}"
 
 
@@ -89,7 +97,7 @@ def exception_raise(
 ) -> tuple[PlantException, bool]:
     """One unresolved exception per rule and subject: a repeat counts, it does not add."""
     now = timezone.now()
-    key = _dedup_key("exception", rule, subject)
+    key = _dedup_key("exception", rule, subject, context)
     existing = PlantException.objects.select_for_update().filter(dedup_key=key).first()
     created = False
     if existing is None:
@@ -153,7 +161,7 @@ def task_create(
     exception: PlantException | None = None,
 ) -> tuple[Task, bool]:
     """One open task per rule and subject, with its checklist and required inputs."""
-    key = _dedup_key("task", rule, subject)
+    key = _dedup_key("task", rule, subject, context)
     existing = Task.objects.filter(dedup_key=key).first()
     if existing is not None:
         return existing, False
@@ -311,7 +319,8 @@ def exceptions_escalate_due(*, now: dt.datetime | None = None) -> int:
 def _escalate_one(*, exception_id: int, now: dt.datetime) -> int:
     with transaction.atomic():
         exc = (
-            PlantException.objects.select_for_update()
+            # of=self: Postgres refuses FOR UPDATE on the nullable side of an outer join.
+            PlantException.objects.select_for_update(of=("self",))
             .select_related("escalation_policy", "owner_role")
             .filter(pk=exception_id, state__in=[ExceptionState.OPEN, ExceptionState.ESCALATED])
             .first()
@@ -341,7 +350,8 @@ def _escalate_one(*, exception_id: int, now: dt.datetime) -> int:
                 },
             )
             done += 1
-        if not exc.escalation_policy_id:
+        # Steps count from the raise, but none runs while the SLA still holds.
+        if not exc.escalation_policy_id or (exc.sla_due_at and exc.sla_due_at > now):
             return done
         steps = list(exc.escalation_policy.steps.select_related("role").order_by("position"))
         while exc.escalation_level < len(steps):

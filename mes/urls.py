@@ -13,11 +13,13 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("mes.core.urls")),
     path("orders/", include("orders.urls")),
+    path("exceptions/", include("exceptions.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("mes.core.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
+    path("api/v1/", include("exceptions.api.urls")),
 ]
 
 handler403 = "mes.core.views.permission_denied"

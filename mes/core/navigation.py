@@ -21,6 +21,8 @@ NAV: list[NavItem] = [
     NavItem(_("Change requests"), "orders:change_requests", "orders.view_changerequest"),
     NavItem(_("Plant board"), "core:board", "orders.view_salesorder"),
     NavItem(_("Events"), "core:events", "core.view_event"),
+    NavItem(_("Exceptions"), "exceptions:board", "exceptions.view_plantexception"),
+    NavItem(_("My tasks"), "exceptions:tasks", "exceptions.view_task"),
 ]
 
 
@@ -34,7 +36,7 @@ def nav_for(user: Any, path: str) -> list[dict[str, Any]]:
         if item.permission and not user.has_perm(item.permission):
             continue
         url = reverse(item.url_name)
-        items.append({"label": item.label, "url": url, "active": False})
+        items.append({"label": item.label, "url": url, "active": False, "url_name": item.url_name})
     if user.is_staff:
         items.append({"label": _("Admin"), "url": reverse("admin:index"), "active": False})
     matches = [entry for entry in items if path.startswith(entry["url"])]

@@ -28,6 +28,10 @@ API_SCOPES: dict[str, str] = {
     "masterdata:read": "Read items and customers",
     "masterdata:write": "Create and update items and customers",
     "events:read": "Read the event feed",
+    "exceptions:read": "Read exceptions and tasks",
+    "exceptions:write": "Acknowledge and resolve exceptions",
+    "events:write": "Post events from outside systems (ERP, machine gateways)",
+    "webhooks:write": "Manage the client's webhook subscriptions",
 }
 
 

@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mes.core.context_processors.navigation",
+                "exceptions.context_processors.open_exceptions",
             ],
         },
     },

@@ -68,12 +68,14 @@ def test_command_key_is_limited_to_its_scopes():
         (
             ["ERP", "--scope", "orders:read", "--scope", "orders:delete"],
             "Unknown scope(s): orders:delete. Known: orders:read, orders:write, "
-            "masterdata:read, masterdata:write, events:read.",
+            "masterdata:read, masterdata:write, events:read, exceptions:read, "
+            "exceptions:write, events:write, webhooks:write.",
         ),
         (
             ["ERP"],
             "Give at least one --scope (orders:read, orders:write, masterdata:read, "
-            "masterdata:write, events:read).",
+            "masterdata:write, events:read, exceptions:read, exceptions:write, events:write, "
+            "webhooks:write).",
         ),
         (["  ", "--scope", "orders:read"], "Give the client a name."),
     ],

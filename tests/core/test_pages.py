@@ -23,9 +23,10 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-9"  # what UserFactory sets
 HX = {"HTTP_HX_REQUEST": "true"}
 # Queries per page, the same at 10 and at 200 rows: session, user, the user's and the
-# groups' permissions, the user's roles (header), then the page's own reads.
-BOARD_QUERIES = 9
-EVENTS_QUERIES = 9
+# groups' permissions, the user's roles (header), the open-exceptions badge, then the
+# page's own reads.
+BOARD_QUERIES = 10
+EVENTS_QUERIES = 10
 
 
 def _templates(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -132,8 +133,14 @@ def test_navigation_follows_the_role(client, floor_lead):
     response = client.get(reverse("core:board"))
     # then
     labels = [str(item["label"]) for item in response.context["nav_items"]]
-    assert labels == ["Orders", "Change requests", "Plant board"]
-    assert [item["active"] for item in response.context["nav_items"]] == [False, False, True]
+    assert labels == ["Orders", "Change requests", "Plant board", "Exceptions", "My tasks"]
+    assert [item["active"] for item in response.context["nav_items"]] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_change_requests_page_marks_only_its_own_nav_entry_active(client, planner):

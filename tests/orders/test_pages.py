@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
 # Session, user, the user's and the groups' permissions, the user's roles (header), the
-# page of orders and their count: the same at 10 and at 200 orders.
-ORDER_LIST_QUERIES = 7
-CHANGE_REQUEST_LIST_QUERIES = 7
+# open-exceptions badge, the page of orders and their count: the same at 10 and at 200.
+ORDER_LIST_QUERIES = 8
+CHANGE_REQUEST_LIST_QUERIES = 8
 
 
 def _templates(response: Any) -> list[str]:

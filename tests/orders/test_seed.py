@@ -113,7 +113,17 @@ def test_seed_demo_makes_one_demo_user_per_role_and_an_admin():
     assert User.objects.get(username="planner").check_password("planner-demo")
     assert User.objects.get(username="planner2").check_password("planner2-demo")
     assert ApiClient.objects.get(name="ERP (demo)").scopes == sorted(
-        ["orders:read", "orders:write", "masterdata:read", "masterdata:write", "events:read"]
+        [
+            "orders:read",
+            "orders:write",
+            "masterdata:read",
+            "masterdata:write",
+            "events:read",
+            "events:write",
+            "exceptions:read",
+            "exceptions:write",
+            "webhooks:write",
+        ]
     )
 
 

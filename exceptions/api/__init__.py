@@ -1,0 +1,1 @@
+"""REST endpoints of the exceptions app: exceptions, tasks, external events, webhooks."""
