@@ -9,6 +9,7 @@ from django.apps import apps
 from exceptions.models import ExceptionState, PlantException
 from mes.core.events import event_emit
 from mes.core.roles import FLOOR_LEAD
+from mes.core.services import event_process
 
 from ..factories import make_order, user_with_role
 from .conftest import login
@@ -31,11 +32,12 @@ def floor(db):
 def test_floor_lead_acknowledges_and_resolves_a_work_center_down(new_page, floor):
     # given: CNC-3 is down for 20 minutes; the engine raises it to Floor lead
     order = make_order(lines=1)
-    event_emit(
+    event = event_emit(
         type="workcenter.down",
         subject=order,
         payload={"work_center": "CNC-3", "reason": "spindle alarm", "down_minutes": 20},
     )
+    event_process(event_id=event.pk)  # as the worker does (a no-op if it already ran)
     exc = PlantException.objects.get()
     assert exc.title == "Work center CNC-3 down: spindle alarm"
 
