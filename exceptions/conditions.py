@@ -15,6 +15,7 @@ Two layers keep a condition cheap and harmless:
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Mapping
@@ -303,6 +304,12 @@ class _BoundedEval(simpleeval.EvalWithCompoundTypes):
         raise simpleeval.AttributeDoesNotExist(node.attr, self.expr)
 
 
+@functools.lru_cache(maxsize=2048)
+def _parse_cached(expression: str) -> ast.Expression:
+    """Rules run on every event: their checked parse is kept (errors are not cached)."""
+    return _parse(expression)
+
+
 def condition_evaluate(*, expression: str, context: Mapping[str, Any]) -> bool:
     """Evaluate with bounded cost. The shape is checked again here (a rule written around
     the admin form, e.g. by a migration, gets no pass), and every operator bounds the size
@@ -310,7 +317,7 @@ def condition_evaluate(*, expression: str, context: Mapping[str, Any]) -> bool:
     expression = (expression or "").strip()
     if not expression:
         return True
-    tree = _parse(expression)
+    tree = _parse_cached(expression)
     evaluator = _BoundedEval(
         operators=OPERATORS,
         names=dict(context),

@@ -14,9 +14,10 @@ from django.db import models
 from mes.core.events import EVENT_TYPES, register_event_handler
 from mes.core.models import Event
 
+from .caching import rules_cache
 from .conditions import ConditionError, condition_evaluate
 from .models import CHECK_POINTS, DecisionRule, RuleError
-from .subjects import SUBJECTS, subject_snapshot, subject_spec_for_label
+from .subjects import SUBJECTS, subject_queryset, subject_snapshot, subject_spec_for_label
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def event_subject(event: Event) -> models.Model | None:
     model = ContentType.objects.get_for_id(event.content_type_id).model_class()
     if model is None:
         return None
-    return model._default_manager.filter(pk=event.object_id).first()
+    return subject_queryset(model).filter(pk=event.object_id).first()
 
 
 def event_context(event: Event, subject: models.Model | None = None) -> dict[str, Any]:
@@ -130,10 +131,14 @@ def render_template(template: str, context: dict[str, Any]) -> str:
 
 
 def rules_for(point: str) -> list[DecisionRule]:
-    return list(
-        DecisionRule.objects.filter(decision_point=point, active=True)
-        .select_related("owner_role", "approval_role", "escalation_policy")
-        .order_by("order", "id")
+    """The active rules at a decision point, in order (cached briefly per process)."""
+    return rules_cache.get(
+        point,
+        lambda: list(
+            DecisionRule.objects.filter(decision_point=point, active=True)
+            .select_related("owner_role", "approval_role", "escalation_policy")
+            .order_by("order", "id")
+        ),
     )
 
 

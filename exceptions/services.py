@@ -24,6 +24,7 @@ from mes.core.governance import governed_field_change, governed_fields, reason_c
 from mes.core.models import Event
 from mes.core.transitions import transition_run
 
+from .caching import role_emails_cache
 from .engine import render_template
 from .models import (
     DecisionRule,
@@ -73,8 +74,11 @@ def notify_role(*, role: Group | None, message: str, exception: PlantException |
     if role is None:
         return
     Notification.objects.create(role=role, exception=exception, message=message[:300])
-    recipients = list(
-        role.user_set.filter(is_active=True).exclude(email="").values_list("email", flat=True)
+    recipients = role_emails_cache.get(
+        role.pk,
+        lambda: list(
+            role.user_set.filter(is_active=True).exclude(email="").values_list("email", flat=True)
+        ),
     )
     if recipients:
         transaction.on_commit(
@@ -127,7 +131,14 @@ def exception_raise(
             occurrences=F("occurrences") + 1, last_seen_at=now
         )
         existing.refresh_from_db()
-    if event is not None:
+    if event is not None and created:
+        ExceptionEvent.objects.create(
+            exception=existing,
+            event_id=event.pk,
+            event_type=event.type,
+            occurred_at=event.occurred_at,
+        )
+    elif event is not None:
         ExceptionEvent.objects.get_or_create(
             exception=existing,
             event_id=event.pk,

@@ -18,6 +18,8 @@ class SubjectSpec:
     name: str  # the name conditions use, e.g. "order"
     fields: Mapping[str, Any]  # nested mapping of documented field names
     snapshot: Callable[[Any], dict[str, Any]]
+    # Reads the subject with what its snapshot needs (select/prefetch), in fixed queries.
+    queryset: Callable[[], models.QuerySet[Any]] | None = None
 
 
 SUBJECTS: dict[str, SubjectSpec] = {}
@@ -29,8 +31,16 @@ def register_subject(
     name: str,
     fields: Mapping[str, Any],
     snapshot: Callable[[Any], dict[str, Any]],
+    queryset: Callable[[], models.QuerySet[Any]] | None = None,
 ) -> None:
-    SUBJECTS[model_label.lower()] = SubjectSpec(name, fields, snapshot)
+    SUBJECTS[model_label.lower()] = SubjectSpec(name, fields, snapshot, queryset)
+
+
+def subject_queryset(model: type[models.Model]) -> models.QuerySet[Any]:
+    spec = SUBJECTS.get(model._meta.label_lower)
+    if spec is not None and spec.queryset is not None:
+        return spec.queryset()
+    return model._default_manager.all()
 
 
 def subject_spec_for_label(label: str) -> SubjectSpec | None:
@@ -91,7 +101,25 @@ def _change_request_snapshot(cr: Any) -> dict[str, Any]:
     }
 
 
-register_subject("orders.salesorder", name="order", fields=ORDER_FIELDS, snapshot=_order_snapshot)
+def _order_queryset() -> models.QuerySet[Any]:
+    from orders.models import SalesOrder
+
+    return SalesOrder.objects.select_related("customer").prefetch_related("lines")
+
+
+def _change_request_queryset() -> models.QuerySet[Any]:
+    from orders.models import ChangeRequest
+
+    return ChangeRequest.objects.select_related("order__customer").prefetch_related("order__lines")
+
+
+register_subject(
+    "orders.salesorder",
+    name="order",
+    fields=ORDER_FIELDS,
+    snapshot=_order_snapshot,
+    queryset=_order_queryset,
+)
 register_subject(
     "orders.changerequest",
     name="change_request",
@@ -103,4 +131,5 @@ register_subject(
         "order": ORDER_FIELDS,
     },
     snapshot=_change_request_snapshot,
+    queryset=_change_request_queryset,
 )

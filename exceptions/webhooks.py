@@ -38,6 +38,7 @@ from mes.core.errors import NotFound, ValidationFailed
 from mes.core.events import EVENT_TYPES, enqueue_after_commit, event_emit, register_event_handler
 from mes.core.models import ApiClient, Event
 
+from .caching import subscriptions_cache
 from .models import WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -310,9 +311,10 @@ def webhook_signature(*, secret: str, body: bytes) -> str:
 @register_event_handler
 def webhooks_enqueue(event: Event) -> None:
     """One delivery per matching subscription, queued after the processing commits."""
-    subscriptions = [
-        s for s in WebhookSubscription.objects.filter(active=True) if event.type in s.event_types
-    ]
+    active = subscriptions_cache.get(
+        "active", lambda: list(WebhookSubscription.objects.filter(active=True))
+    )
+    subscriptions = [s for s in active if event.type in s.event_types]
     if not subscriptions:
         return
     from .tasks import deliver_webhook

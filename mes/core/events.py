@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,7 @@ class EventType:
 
 
 EVENT_TYPES: dict[str, EventType] = {}
+_FOLLOW_UPS: ContextVar[list[int] | None] = ContextVar("mes_follow_up_events", default=None)
 # Handlers run in the worker for each event, in one transaction with marking it processed.
 EVENT_HANDLERS: list[Callable[[Event], None]] = []
 
@@ -97,8 +100,25 @@ def event_emit(
         payload=payload or {},
         actor=actor if getattr(actor, "pk", None) else None,
     )
-    enqueue_after_commit(process_event, event.pk)
+    followers = _FOLLOW_UPS.get()
+    if followers is not None:
+        # Emitted while the worker processes another event: that worker processes this
+        # one right after it commits, without a broker round trip (re-driven if it dies).
+        followers.append(event.pk)
+    else:
+        enqueue_after_commit(process_event, event.pk)
     return event
+
+
+@contextmanager
+def collecting_follow_up_events() -> Iterator[list[int]]:
+    """Collect the ids of events emitted inside, instead of publishing them."""
+    collected: list[int] = []
+    token = _FOLLOW_UPS.set(collected)
+    try:
+        yield collected
+    finally:
+        _FOLLOW_UPS.reset(token)
 
 
 register_event_type(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import ValidationFailed
-from .events import EVENT_HANDLERS
+from .events import EVENT_HANDLERS, collecting_follow_up_events, enqueue_after_commit
 from .models import ApiClient, Event, IdempotencyRecord
 from .roles import INTEGRATION
 
@@ -35,12 +35,33 @@ API_SCOPES: dict[str, str] = {
 }
 
 
-def event_process(*, event_id: int) -> Event | None:
+MAX_FOLLOW_UP_DEPTH = 3
+
+
+def event_process(*, event_id: int, _depth: int = 0) -> Event | None:
     """Run the handlers for one event and mark it processed, exactly once.
 
     The row lock makes a redelivered or re-driven copy wait and then find the event
-    already processed, so its effects are never doubled.
+    already processed, so its effects are never doubled. Events its handlers emit (an
+    exception raised) are processed right after it commits, in this same worker.
     """
+    with collecting_follow_up_events() as follow_ups:
+        event = _event_process_once(event_id=event_id)
+    for follow_up in follow_ups:
+        if _depth < MAX_FOLLOW_UP_DEPTH:
+            event_process(event_id=follow_up, _depth=_depth + 1)
+        else:  # a long chain goes back through the broker
+            enqueue_after_commit(process_event_task(), follow_up)
+    return event
+
+
+def process_event_task():  # type: ignore[no-untyped-def]
+    from .tasks import process_event
+
+    return process_event
+
+
+def _event_process_once(*, event_id: int) -> Event | None:
     try:
         with transaction.atomic():
             event = Event.objects.select_for_update().filter(pk=event_id).first()

@@ -186,6 +186,8 @@ SPECTACULAR_SETTINGS = {
         "ChangeRequestStateEnum": "orders.models.ChangeRequest.State",
     },
 }
+# Active decision rules and webhook subscriptions are cached this long per worker process.
+RULES_CACHE_SECONDS = env.int("RULES_CACHE_SECONDS", default=5)
 # Integration users' permissions are cached this long per process (0: read every request).
 API_PERMISSION_CACHE_SECONDS = env.int("API_PERMISSION_CACHE_SECONDS", default=30)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)

@@ -26,3 +26,5 @@ AXES_FAILURE_LIMIT = 3
 
 # Tests change roles between requests and expect the effect at once.
 API_PERMISSION_CACHE_SECONDS = 0
+# Tests edit rules between events and expect the effect at once.
+RULES_CACHE_SECONDS = 0

@@ -391,3 +391,28 @@ def test_two_workers_processing_two_events_at_once_raise_one_exception(attempt: 
     assert sorted(exc.events.values_list("event_id", flat=True)) == sorted(e.pk for e in events)
     assert Event.objects.filter(type="exception.raised").count() == 1
     assert Notification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_events_raised_while_processing_are_processed_by_the_same_worker_at_once():
+    # given: a pick mismatch on an order, its rule raises an exception
+    from unittest import mock
+
+    from mes.core.events import event_emit
+    from mes.core.models import Event
+    from mes.core.services import event_process
+    from mes.core.tasks import process_event
+
+    from ..factories import make_order
+
+    order = make_order(lines=1)
+    event = event_emit(
+        type="pick.mismatch", subject=order, payload={"expected": "A-1", "scanned": "A-2"}
+    )
+    # when: the worker processes it, with the broker watched
+    with mock.patch.object(process_event, "delay") as published:
+        event_process(event_id=event.pk)
+    # then: the exception.raised event it emitted is processed too, not published
+    raised = Event.objects.get(type="exception.raised")
+    assert raised.processed_at is not None
+    assert published.call_count == 0
