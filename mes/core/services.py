@@ -10,7 +10,7 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,6 +74,10 @@ def _event_process_once(*, event_id: int) -> Event | None:
             event.last_error = ""
             event.save(update_fields=["processed_at", "attempts", "last_error"])
             return event
+    except (OperationalError, InterfaceError):
+        # The database is unreachable: nothing can be recorded; the task retries with
+        # backoff (mes.core.tasks.process_event) and the re-drive remains behind it.
+        raise
     except Exception as exc:  # noqa: BLE001 - recorded on the event; the re-drive retries
         logger.exception("event %s failed", event_id)
         Event.objects.filter(pk=event_id, processed_at__isnull=True).update(

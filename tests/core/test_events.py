@@ -218,3 +218,29 @@ def test_redrive_task_processes_what_is_due(handler: Any) -> None:
     assert handler.calls == [due.pk]
     recent.refresh_from_db()
     assert recent.processed_at is None
+
+
+def test_a_database_outage_while_processing_is_left_to_the_task_retry_with_backoff():
+    # given: a handler that finds the database gone
+    from django.db import OperationalError
+
+    from mes.core.events import EVENT_HANDLERS
+    from mes.core.services import event_process
+    from mes.core.tasks import process_event
+
+    def database_gone(event):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    order = make_order()
+    event = Event.objects.filter(subject_repr=order.number).first()
+    EVENT_HANDLERS.append(database_gone)
+    try:
+        # when / then: the error reaches the task, which retries it with backoff
+        with pytest.raises(OperationalError):
+            event_process(event_id=event.pk)
+    finally:
+        EVENT_HANDLERS.remove(database_gone)
+    event.refresh_from_db()
+    assert event.processed_at is None
+    assert OperationalError in process_event.autoretry_for
+    assert process_event.retry_backoff is True
