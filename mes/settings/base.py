@@ -267,3 +267,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Lockout is per account on purpose: shop tablets share one address behind the plant's
 # NAT, and an address lockout would lock out a whole shift for one person's typos.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- E-mail (escalation notices) ---------------------------------------------------------
+# EMAIL_URL (e.g. smtp+tls://user:password@mail.example.org:587) sends real mail; without
+# it notices go to the console, as in the demo.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mes@localhost")

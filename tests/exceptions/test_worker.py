@@ -47,9 +47,10 @@ def migrated_data(db: Any) -> None:
 
 
 @pytest.mark.usefixtures("migrated_data")
-def test_a_pick_mismatch_committed_here_is_raised_by_the_worker(
-    tmp_path: Path, settings: Any
+def test_a_pick_mismatch_posted_through_the_api_reaches_the_board_api_through_the_worker(
+    tmp_path: Path, settings: Any, make_api_client: Any
 ) -> None:
+    api_client = make_api_client
     # given: a worker in its own process on Redis, ready (it processed a first event)
     order = make_order(state=OrderState.IN_PRODUCTION)
     broker_url = settings.REDIS_URL
@@ -72,18 +73,30 @@ def test_a_pick_mismatch_committed_here_is_raised_by_the_worker(
                 log=log,
             )
 
-            # when: a pick mismatch is committed through the one service
-            with transaction.atomic():
-                event = event_emit(
-                    type="pick.mismatch",
-                    subject=order,
-                    payload={"expected": "PI-00001", "scanned": "PI-00009"},
-                )
+            # when: a gateway posts a pick mismatch through the API
+            gateway = api_client(["events:write", "exceptions:read"])
+            posted = gateway.post(
+                "/api/v1/events/",
+                {
+                    "type": "pick.mismatch",
+                    "subject": {"type": "order", "key": order.number},
+                    "payload": {"expected": "PI-00001", "scanned": "PI-00009"},
+                },
+                format="json",
+            )
+            assert posted.status_code == 202, posted.content
+            event = Event.objects.get(pk=posted.json()["id"])
             committed = time.monotonic()
 
-            # then: the worker raised the exception to Shipping within seconds
+            # then: the exception board's API shows it within seconds, raised by the worker
+            def on_the_board() -> bool:
+                listed = gateway.get("/api/v1/exceptions/", {"state": "open"}).json()
+                return any(
+                    (row["subject"] or {}).get("repr") == order.number for row in listed["results"]
+                )
+
             _wait_for(
-                lambda: PlantException.objects.filter(events__event_id=event.pk).exists(),
+                on_the_board,
                 timeout=RAISED_WITHIN,
                 what="the worker to raise the exception",
                 log=log,
