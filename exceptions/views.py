@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mes.core.errors import DomainError, IllegalTransition, ValidationFailed
 from mes.core.selectors import history_for
 from mes.core.transitions import available_transitions, transitions_from_state
-from mes.core.views import role_required
+from mes.core.views import is_partial, role_required
 from orders.forms import add_service_errors
 
 from . import selectors, services
@@ -46,11 +46,6 @@ SEVERITY_BADGES = {
     "medium": "text-bg-info",
     "low": "text-bg-secondary",
 }
-
-
-def _is_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -180,7 +175,7 @@ def _render_board(
 def board(request: HttpRequest) -> HttpResponse:
     """Unresolved exceptions by severity and SLA left; filters by role, type, severity,
     state (default: the user's own roles)."""
-    return _render_board(request, request.GET, partial=_is_partial(request))
+    return _render_board(request, request.GET, partial=is_partial(request))
 
 
 @role_required(VIEW_EXCEPTIONS)
@@ -257,7 +252,7 @@ def exception_action(request: HttpRequest, number: str, action: str) -> HttpResp
         raise Http404
     exc = get_object_or_404(PlantException, number=number)
     user = request.user
-    partial = _is_partial(request)
+    partial = is_partial(request)
     form = (
         ResolveForm(
             request.POST, code_choices=resolution_code_choices(), auto_id=f"resolve{exc.pk}_%s"

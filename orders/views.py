@@ -19,14 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes.core.errors import DomainError, IllegalTransition, ValidationFailed
 from mes.core.transitions import available_transitions
-from mes.core.views import role_required
+from mes.core.views import render_maybe_partial, role_required
 
 from . import selectors, services
 from .forms import (
@@ -75,19 +74,6 @@ TRANSITION_STYLES = {
     "hold": "btn-warning",
     "cancel": "btn-outline-danger",
 }
-
-
-def _is_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def _render_maybe_partial(
-    request: HttpRequest, full: str, partial: str, context: dict[str, Any]
-) -> HttpResponse:
-    response = render(request, partial if _is_partial(request) else full, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _order_or_404(number: str) -> SalesOrder:
@@ -140,7 +126,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
         "is_filtered": any(v for k, v in filters.items() if k != "ordering"),
     }
-    return _render_maybe_partial(request, "orders/list.html", "orders/_list_table.html", context)
+    return render_maybe_partial(request, "orders/list.html", "orders/_list_table.html", context)
 
 
 # --- entry and draft editing -----------------------------------------------------------
@@ -557,7 +543,7 @@ def change_request_list(request: HttpRequest) -> HttpResponse:
         "state": state or ChangeRequestFilterForm.ALL,
         "state_tabs": [*ChangeRequest.State.choices, (ChangeRequestFilterForm.ALL, _("All"))],
     }
-    return _render_maybe_partial(
+    return render_maybe_partial(
         request, "orders/change_requests.html", "orders/_change_requests_table.html", context
     )
 

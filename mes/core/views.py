@@ -40,6 +40,21 @@ def _login_redirect(request: HttpRequest) -> HttpResponse:
     return redirect_to_login(request.get_full_path())
 
 
+def is_partial(request: HttpRequest) -> bool:
+    """An HTMX request for a fragment (not a history restore, which wants the page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def render_maybe_partial(
+    request: HttpRequest, full: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The whole page, or only its fragment for HTMX; caches keep them apart."""
+    response = render(request, partial if is_partial(request) else full, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
     """Anonymous users go to login; signed-in users without the permission get a 403."""
 
@@ -79,8 +94,7 @@ class PartialTemplateMixin:
     partial_template_name: str = ""
 
     def get_template_names(self) -> list[str]:
-        htmx = self.request.htmx  # type: ignore[attr-defined]
-        if htmx and not htmx.history_restore_request:
+        if is_partial(self.request):  # type: ignore[attr-defined]
             return [self.partial_template_name]
         return super().get_template_names()  # type: ignore[misc]
 
