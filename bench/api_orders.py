@@ -37,7 +37,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,12 +45,20 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-GUNICORN = str(VENV_BIN / "gunicorn") if (VENV_BIN / "gunicorn").exists() else "gunicorn"
+import benchlib
+from benchlib import (
+    GUNICORN,
+    RESULTS_DIR,
+    ROOT,
+    VENV_BIN,
+    database_ensure,
+    free_port,
+    log,
+    manage,
+    percentile,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mes_bench"
-RESULTS_DIR = ROOT / "bench" / "results"
 PHASES = ("healthz", "orders")
 
 # Server shape for a 2-core machine: one process per core so both cores run Python, a
@@ -70,60 +77,8 @@ BOOK_ORDERS_FULL = 20_000
 BOOK_ORDERS_QUICK = 2_000
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --- set-up ---------------------------------------------------------------------------
-
-
 def database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        log(f"DATABASE_URL is not set: using the dedicated database {DEFAULT_DATABASE_URL}")
-        url = DEFAULT_DATABASE_URL
-    if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise SystemExit(f"This benchmark runs on Postgres; DATABASE_URL is {url!r}.")
-    return url
-
-
-def database_ensure(url: str) -> int:
-    """Create the database when missing; return how many orders it holds."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            log(f"Creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(urlunsplit(parts._replace(scheme="postgresql"))) as conn:
-        table = conn.execute("SELECT to_regclass('orders_salesorder')").fetchone()
-        if table is None or table[0] is None:
-            return 0
-        return int(conn.execute("SELECT count(*) FROM orders_salesorder").fetchone()[0])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
+    return benchlib.database_url(DEFAULT_DATABASE_URL)
 
 
 class Server:
@@ -279,13 +234,6 @@ def generator_process(spec: dict[str, object], first: int, count: int) -> dict[s
     for thread in threads:
         thread.join()
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def run_phase(

@@ -38,22 +38,29 @@ import queue
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
-GUNICORN = str(VENV_BIN / "gunicorn") if (VENV_BIN / "gunicorn").exists() else "gunicorn"
+import benchlib
+from benchlib import (
+    GUNICORN,
+    PYTHON,
+    RESULTS_DIR,
+    ROOT,
+    database_ensure,
+    free_port,
+    log,
+    manage,
+    percentile,
+    pg_url,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mes_bench_events"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
-RESULTS_DIR = ROOT / "bench" / "results"
 PICK_RULE = "Pick mismatch: raise to Shipping"
 ACTIVE_RULES = 20
 PICKERS = 50  # one generated rule fires for one picker in fifty
@@ -80,21 +87,8 @@ GENERATED_RULES = [
 ]
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-# --- set-up ---------------------------------------------------------------------------
-
-
 def database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        log(f"DATABASE_URL is not set: using the dedicated database {DEFAULT_DATABASE_URL}")
-        url = DEFAULT_DATABASE_URL
-    if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise SystemExit(f"This benchmark runs on Postgres; DATABASE_URL is {url!r}.")
-    return url
+    return benchlib.database_url(DEFAULT_DATABASE_URL)
 
 
 def redis_url() -> str:
@@ -103,44 +97,6 @@ def redis_url() -> str:
         log(f"REDIS_URL is not set: using the bench's Redis database {DEFAULT_REDIS_URL}")
         url = DEFAULT_REDIS_URL
     return url
-
-
-def pg_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(scheme="postgresql"))
-
-
-def database_ensure(url: str) -> int:
-    """Create the database when missing; return how many orders it holds."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            log(f"Creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(pg_url(url)) as conn:
-        table = conn.execute("SELECT to_regclass('orders_salesorder')").fetchone()
-        if table is None or table[0] is None:
-            return 0
-        return int(conn.execute("SELECT count(*) FROM orders_salesorder").fetchone()[0])
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
 
 
 # Run in `manage.py shell`: the bench's rules, and a clean slate of exceptions and events.
@@ -377,13 +333,6 @@ def wait_processed(conn: object, ids: list[int], timeout: float) -> int:
             break
         time.sleep(0.1)
     return int(done)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def latencies_ms(conn: object, ids: list[int]) -> list[float]:

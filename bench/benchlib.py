@@ -1,0 +1,77 @@
+"""What every benchmark here sets up the same way: paths, a Postgres database of its own,
+a free port, `manage.py` runs and percentiles. Imported by the scripts beside it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+GUNICORN = str(VENV_BIN / "gunicorn") if (VENV_BIN / "gunicorn").exists() else "gunicorn"
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def database_url(default: str) -> str:
+    """DATABASE_URL, or the benchmark's own database; Postgres only."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        log(f"DATABASE_URL is not set: using the dedicated database {default}")
+        url = default
+    if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise SystemExit(f"This benchmark runs on Postgres; DATABASE_URL is {url!r}.")
+    return url
+
+
+def pg_url(url: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(scheme="postgresql"))
+
+
+def database_ensure(url: str) -> int:
+    """Create the database when missing; return how many orders it holds."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            log(f"Creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(pg_url(url)) as conn:
+        table = conn.execute("SELECT to_regclass('orders_salesorder')").fetchone()
+        if table is None or table[0] is None:
+            return 0
+        return int(conn.execute("SELECT count(*) FROM orders_salesorder").fetchone()[0])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
