@@ -35,7 +35,7 @@ class EventType:
 
 
 EVENT_TYPES: dict[str, EventType] = {}
-_FOLLOW_UPS: ContextVar[list[int] | None] = ContextVar("mes_follow_up_events", default=None)
+_FOLLOW_UPS: ContextVar[list[Event] | None] = ContextVar("mes_follow_up_events", default=None)
 # Handlers run in the worker for each event, in one transaction with marking it processed.
 EVENT_HANDLERS: list[Callable[[Event], None]] = []
 
@@ -103,17 +103,17 @@ def event_emit(
     followers = _FOLLOW_UPS.get()
     if followers is not None:
         # Emitted while the worker processes another event: that worker processes this
-        # one right after it commits, without a broker round trip (re-driven if it dies).
-        followers.append(event.pk)
+        # one in the same transaction, without a broker round trip.
+        followers.append(event)
     else:
         enqueue_after_commit(process_event, event.pk)
     return event
 
 
 @contextmanager
-def collecting_follow_up_events() -> Iterator[list[int]]:
-    """Collect the ids of events emitted inside, instead of publishing them."""
-    collected: list[int] = []
+def collecting_follow_up_events() -> Iterator[list[Event]]:
+    """Collect the events emitted inside, instead of publishing them."""
+    collected: list[Event] = []
     token = _FOLLOW_UPS.set(collected)
     try:
         yield collected

@@ -35,44 +35,30 @@ API_SCOPES: dict[str, str] = {
 }
 
 
-MAX_FOLLOW_UP_DEPTH = 3
+# Follow-up events handled in their parent's transaction; more go through the broker.
+MAX_FOLLOW_UPS = 20
 
 
-def event_process(*, event_id: int, _depth: int = 0) -> Event | None:
+def event_process(*, event_id: int) -> Event | None:
     """Run the handlers for one event and mark it processed, exactly once.
 
     The row lock makes a redelivered or re-driven copy wait and then find the event
     already processed, so its effects are never doubled. Events its handlers emit (an
-    exception raised) are processed right after it commits, in this same worker.
+    exception raised) are handled in the same transaction: all of it commits, or none.
     """
-    with collecting_follow_up_events() as follow_ups:
-        event = _event_process_once(event_id=event_id)
-    for follow_up in follow_ups:
-        if _depth < MAX_FOLLOW_UP_DEPTH:
-            event_process(event_id=follow_up, _depth=_depth + 1)
-        else:  # a long chain goes back through the broker
-            enqueue_after_commit(process_event_task(), follow_up)
-    return event
-
-
-def process_event_task():  # type: ignore[no-untyped-def]
-    from .tasks import process_event
-
-    return process_event
-
-
-def _event_process_once(*, event_id: int) -> Event | None:
     try:
         with transaction.atomic():
             event = Event.objects.select_for_update().filter(pk=event_id).first()
             if event is None or event.processed_at is not None:
                 return event
-            for handler in EVENT_HANDLERS:
-                handler(event)
-            event.processed_at = timezone.now()
-            event.attempts += 1
-            event.last_error = ""
-            event.save(update_fields=["processed_at", "attempts", "last_error"])
+            with collecting_follow_up_events() as follow_ups:
+                _event_handle(event)
+                handled = 0
+                while follow_ups and handled < MAX_FOLLOW_UPS:
+                    _event_handle(follow_ups.pop(0))
+                    handled += 1
+            for left in follow_ups:  # a long chain goes back through the broker
+                enqueue_after_commit(_process_event_task(), left.pk)
             return event
     except (OperationalError, InterfaceError):
         # The database is unreachable: nothing can be recorded; the task retries with
@@ -84,6 +70,21 @@ def _event_process_once(*, event_id: int) -> Event | None:
             attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
         )
         return Event.objects.filter(pk=event_id).first()
+
+
+def _event_handle(event: Event) -> None:
+    for handler in EVENT_HANDLERS:
+        handler(event)
+    event.processed_at = timezone.now()
+    event.attempts += 1
+    event.last_error = ""
+    event.save(update_fields=["processed_at", "attempts", "last_error"])
+
+
+def _process_event_task():  # type: ignore[no-untyped-def]
+    from .tasks import process_event
+
+    return process_event
 
 
 def events_due_for_redrive(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
