@@ -229,6 +229,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Short tasks: let each worker process hold a few messages so it never waits for the
 # broker between them (redelivery after a crash is safe: processing is idempotent).
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+# No task has a rate limit: skip the token-bucket bookkeeping on every message.
+CELERY_WORKER_DISABLE_RATE_LIMITS = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = PLANT_TIME_ZONE
