@@ -113,7 +113,9 @@ def event_context(event: Event, subject: models.Model | None = None) -> dict[str
     return context
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\}")
+# A placeholder names a field, dotted for a subject's: {item}, {order.customer.name}.
+PLACEHOLDER_NAME = r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*"
+_PLACEHOLDER = re.compile(r"\{(" + PLACEHOLDER_NAME + r")\}")
 
 
 def render_template(template: str, context: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from orders.forms import BootstrapFormMixin
+from mes.core.forms import BootstrapFormMixin, reason_code_choices
 
 from .models import UNRESOLVED_STATES, ExceptionState, Severity
 from .selectors import ROLE_ALL, ROLE_MINE
@@ -74,11 +74,4 @@ class CommentForm(BootstrapFormMixin, forms.Form):
 
 
 def resolution_code_choices() -> Choices:
-    from mes.core.models import ReasonCode
-
-    return [("", _("Choose a resolution…"))] + [
-        (code, label)
-        for code, label in ReasonCode.objects.filter(active=True)
-        .order_by("label")
-        .values_list("code", "label")
-    ]
+    return reason_code_choices(_("Choose a resolution…"), order_by="label")

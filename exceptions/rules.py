@@ -61,7 +61,7 @@ DRY_RUN_MAX_EVENTS = 20_000
 DRY_RUN_SAMPLES = 10
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
-_PLACEHOLDER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$")
+_PLACEHOLDER_NAME = re.compile(rf"^{engine.PLACEHOLDER_NAME}$")
 
 
 # --- validation ----------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +21,7 @@ from mes.core.errors import Conflict, DomainError, ValidationFailed
 from mes.core.events import event_emit
 from mes.core.governance import governed_field_change, governed_fields, reason_code_get
 from mes.core.models import Event
+from mes.core.numbering import number_assign, number_placeholder
 from mes.core.transitions import transition_run
 
 from .caching import role_emails_cache
@@ -63,12 +63,6 @@ def _subject_fields(subject: models.Model | None) -> dict[str, Any]:
     }
 
 
-def _number(model: type[models.Model], prefix: str, obj: models.Model) -> str:
-    number = f"{prefix}-{obj.pk:06d}"
-    model._default_manager.filter(pk=obj.pk).update(number=number)
-    return number
-
-
 def notify_role(*, role: Group | None, message: str, exception: PlantException | None) -> None:
     """In-app notice to a role and e-mail to its members with an address."""
     if role is None:
@@ -108,7 +102,7 @@ def exception_raise(
         try:
             with transaction.atomic():
                 existing = PlantException.objects.create(
-                    number=f"TMP-{uuid.uuid4().hex[:16]}",
+                    number=number_placeholder(),
                     title=render_template(rule.title_template or rule.name, context)[:200],
                     rule=rule,
                     severity=rule.severity,
@@ -121,7 +115,7 @@ def exception_raise(
                     dedup_key=key,
                     **_subject_fields(subject),
                 )
-                existing.number = _number(PlantException, "EX", existing)
+                number_assign(existing, "EX")
                 created = True
         except IntegrityError:
             # Another worker raised it a moment ago: count this as a repeat.
@@ -179,7 +173,7 @@ def task_create(
     try:
         with transaction.atomic():
             task = Task.objects.create(
-                number=f"TMP-{uuid.uuid4().hex[:16]}",
+                number=number_placeholder(),
                 title=render_template(rule.title_template or rule.name, context)[:200],
                 instructions=render_template(rule.task_instructions, context),
                 checklist=[{"text": str(text), "done": False} for text in rule.task_checklist],
@@ -195,7 +189,7 @@ def task_create(
                 dedup_key=key,
                 **_subject_fields(subject),
             )
-            task.number = _number(Task, "T", task)
+            number_assign(task, "T")
     except IntegrityError:
         return Task.objects.get(dedup_key=key), False
     return task, True
@@ -318,13 +312,16 @@ def exception_resolve(
 def exceptions_escalate_due(*, now: dt.datetime | None = None) -> int:
     """Escalate every unacknowledged exception whose next step is due: once per step."""
     now = now or timezone.now()
-    count = 0
-    candidates = PlantException.objects.filter(
+    unacknowledged = PlantException.objects.filter(
         state__in=[ExceptionState.OPEN, ExceptionState.ESCALATED]
-    ).select_related("escalation_policy", "owner_role")
-    for exception in candidates:
-        count += _escalate_one(exception_id=exception.pk, now=now)
-    return count
+    )
+    # Only what can have something due: an SLA just passed, or a policy once it has.
+    sla_passed = Q(sla_due_at__lte=now)
+    candidates = unacknowledged.filter(
+        (sla_passed & Q(sla_breached_at__isnull=True))
+        | (Q(escalation_policy__isnull=False) & (sla_passed | Q(sla_due_at__isnull=True)))
+    ).values_list("pk", flat=True)
+    return sum(_escalate_one(exception_id=pk, now=now) for pk in candidates)
 
 
 def _escalate_one(*, exception_id: int, now: dt.datetime) -> int:
@@ -338,18 +335,18 @@ def _escalate_one(*, exception_id: int, now: dt.datetime) -> int:
         )
         if exc is None:
             return 0
+        steps = (
+            list(exc.escalation_policy.steps.select_related("role").order_by("position"))
+            if exc.escalation_policy_id
+            else []
+        )
         done = 0
         if exc.sla_due_at and exc.sla_due_at <= now and exc.sla_breached_at is None:
             PlantException.objects.filter(pk=exc.pk).update(sla_breached_at=now)
             exc.sla_breached_at = now
-            step_role = None
-            steps = (
-                list(exc.escalation_policy.steps.select_related("role"))
-                if (exc.escalation_policy_id)
-                else []
+            step_role = (
+                steps[exc.escalation_level].role if exc.escalation_level < len(steps) else None
             )
-            if steps and exc.escalation_level < len(steps):
-                step_role = steps[exc.escalation_level].role
             event_emit(
                 type="exception.sla_breached",
                 subject=exc,
@@ -362,9 +359,8 @@ def _escalate_one(*, exception_id: int, now: dt.datetime) -> int:
             )
             done += 1
         # Steps count from the raise, but none runs while the SLA still holds.
-        if not exc.escalation_policy_id or (exc.sla_due_at and exc.sla_due_at > now):
+        if not steps or (exc.sla_due_at and exc.sla_due_at > now):
             return done
-        steps = list(exc.escalation_policy.steps.select_related("role").order_by("position"))
         while exc.escalation_level < len(steps):
             step = steps[exc.escalation_level]
             if exc.first_seen_at + dt.timedelta(minutes=step.after_minutes) > now:

@@ -18,15 +18,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes.core.errors import DomainError, IllegalTransition, ValidationFailed
+from mes.core.forms import add_service_errors
 from mes.core.selectors import history_for
 from mes.core.transitions import available_transitions, transitions_from_state
-from mes.core.views import is_partial, role_required
-from orders.forms import add_service_errors
+from mes.core.views import is_partial, role_required, safe_next_url
 
 from . import selectors, services
 from .forms_pages import BoardFilterForm, CommentForm, ResolveForm, resolution_code_choices
@@ -46,15 +45,6 @@ SEVERITY_BADGES = {
     "medium": "text-bg-info",
     "low": "text-bg-secondary",
 }
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def sla_text(minutes: int | None) -> str:
@@ -303,7 +293,7 @@ def exception_action(request: HttpRequest, number: str, action: str) -> HttpResp
         )
     if partial:
         return _render_board(request, request.POST, partial=True)
-    return redirect(_safe_next(request, reverse("exceptions:detail", args=[exc.number])))
+    return redirect(safe_next_url(request, reverse("exceptions:detail", args=[exc.number])))
 
 
 # --- tasks -------------------------------------------------------------------------------

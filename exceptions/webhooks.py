@@ -206,11 +206,13 @@ def event_post_external(
         raise ValidationFailed(_("occurred_at is in the future."), field="occurred_at")
     subject = _subject_resolve(event_type, subject_ref)
     with transaction.atomic():
-        event = event_emit(type=type, subject=subject, payload=dict(payload), actor=user)
-        if occurred_at is not None:
-            Event.objects.filter(pk=event.pk).update(occurred_at=occurred_at)
-            event.occurred_at = occurred_at
-    return event
+        return event_emit(
+            type=type,
+            subject=subject,
+            payload=dict(payload),
+            actor=user,
+            occurred_at=occurred_at,
+        )
 
 
 # --- webhook subscriptions -----------------------------------------------------------------

@@ -4,7 +4,6 @@ change requests. Every function is one transaction and records history and event
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +17,7 @@ from mes.core.errors import Conflict, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
 from mes.core.governance import governed_field_change, reason_code_get
 from mes.core.models import ReasonCode
+from mes.core.numbering import number_assign, number_placeholder
 from mes.core.transitions import transition_run
 
 from .models import (
@@ -187,7 +187,7 @@ def _order_insert(
 ) -> SalesOrder:
     """Write a checked draft, its lines and its event; the caller holds the transaction."""
     order = SalesOrder.objects.create(
-        number=f"TMP-{uuid.uuid4().hex[:16]}",
+        number=number_placeholder(),
         external_id=external_id,
         customer=customer,
         ship_to=_resolve_ship_to(customer, ship_to),
@@ -195,8 +195,7 @@ def _order_insert(
         notes=notes or "",
         created_by=user if getattr(user, "pk", None) else None,
     )
-    order.number = f"SO-{order.pk:06d}"
-    SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
+    number_assign(order, "SO")
     _insert_lines(order, lines)
     event_emit(
         type="order.created",
@@ -616,7 +615,7 @@ def change_request_create(
                 code="order_not_changeable",
             )
         cr = ChangeRequest.objects.create(
-            number=f"TMP-{uuid.uuid4().hex[:16]}",
+            number=number_placeholder(),
             order=locked,
             line=line if kind in {ChangeRequest.Kind.QUANTITY, ChangeRequest.Kind.DATE} else None,
             kind=kind,
@@ -629,8 +628,7 @@ def change_request_create(
             needs_approval=locked.is_in_production,
             requested_by=user if getattr(user, "pk", None) else None,
         )
-        cr.number = f"CR-{cr.pk:06d}"
-        ChangeRequest.objects.filter(pk=cr.pk).update(number=cr.number)
+        number_assign(cr, "CR")
         _change_request_rules_check(cr=cr, line=line, today=today)
         event_emit(
             type="change_request.requested",

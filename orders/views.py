@@ -19,13 +19,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes.core.errors import DomainError, IllegalTransition, ValidationFailed
+from mes.core.forms import add_service_errors, reason_code_choices
 from mes.core.transitions import available_transitions
-from mes.core.views import render_maybe_partial, role_required
+from mes.core.views import render_maybe_partial, role_required, safe_next_url
 
 from . import selectors, services
 from .forms import (
@@ -39,10 +39,8 @@ from .forms import (
     PromiseDateForm,
     TransitionReasonForm,
     add_order_errors,
-    add_service_errors,
     item_choices,
     order_form_initial,
-    reason_code_choices,
 )
 from .models import COMMITTED_OPEN_STATES, ChangeRequest, OrderState, SalesOrder, ShipToAddress
 
@@ -592,9 +590,4 @@ def change_request_decide(request: HttpRequest, cr_number: str, action: str) -> 
 def _back_url(request: HttpRequest, cr: ChangeRequest) -> str:
     """Back to the page the decision was made on (the list, with its filters), else the
     order's change requests."""
-    back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return back
-    return _detail_url(cr.order, "change-requests")
+    return safe_next_url(request, _detail_url(cr.order, "change-requests"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.utils import timezone
 
 from .models import Event
 
@@ -86,6 +88,7 @@ def event_emit(
     subject: models.Model | None = None,
     payload: dict[str, Any] | None = None,
     actor: Any = None,
+    occurred_at: dt.datetime | None = None,
 ) -> Event:
     """Write an event in the caller's transaction and process it after commit."""
     if type not in EVENT_TYPES:
@@ -99,6 +102,7 @@ def event_emit(
         subject_repr=str(subject)[:200] if subject is not None else "",
         payload=payload or {},
         actor=actor if getattr(actor, "pk", None) else None,
+        occurred_at=occurred_at or timezone.now(),
     )
     followers = _FOLLOW_UPS.get()
     if followers is not None:

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import ListView, TemplateView
@@ -53,6 +54,16 @@ def render_maybe_partial(
     response = render(request, partial if is_partial(request) else full, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def safe_next_url(request: HttpRequest, default: str) -> str:
+    """The posted `next` page when it is on this site, else `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
