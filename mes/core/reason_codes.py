@@ -18,6 +18,13 @@ DEFAULT_REASON_CODES = [
     ("decision-rule", "Decision rule", "Changed by a decision rule (named in the text)."),
     ("fixed", "Fixed", "The cause was removed."),
     ("workaround", "Workaround", "Work goes on around the cause; the cause remains."),
+    ("count-difference", "Count difference", "A cycle count found a different quantity."),
+    ("damaged", "Damaged", "Damaged in handling or storage."),
+    ("expired", "Expired", "Past its expiry date."),
+    ("process-scrap", "Process scrap", "Lost in the process (setup, trim, test)."),
+    ("supplier-defect", "Supplier defect", "Defective as received from the supplier."),
+    ("found", "Found", "Stock found that the system did not show."),
+    ("mis-post", "Mis-post", "A move was booked wrongly and is reversed."),
     ("no-action-needed", "No action needed", "Checked: nothing had to be done."),
 ]
 

@@ -11,11 +11,12 @@ from django.db.models import Q
 PLANNER = "Planner"
 FLOOR_LEAD = "Floor lead"
 WAREHOUSE = "Warehouse"
+WAREHOUSE_LEAD = "Warehouse lead"
 SHIPPING = "Shipping"
 QUALITY = "Quality"
 INTEGRATION = "Integration"
 ADMIN = "Admin"
-ROLE_NAMES = [PLANNER, FLOOR_LEAD, WAREHOUSE, SHIPPING, QUALITY, INTEGRATION, ADMIN]
+ROLE_NAMES = [PLANNER, FLOOR_LEAD, WAREHOUSE, WAREHOUSE_LEAD, SHIPPING, QUALITY, INTEGRATION, ADMIN]
 
 _WORK_EXCEPTIONS = [
     "exceptions.view_plantexception",
@@ -30,6 +31,32 @@ _READ_ORDERS = [
     "orders.view_salesorderline",
     "orders.view_changerequest",
     "inventory.view_item",
+]
+
+_READ_STOCK = [
+    "inventory.view_item",
+    "inventory.view_billofmaterials",
+    "inventory.view_location",
+    "inventory.view_lot",
+    "inventory.view_stockmove",
+    "inventory.view_stockbalance",
+    "inventory.view_reservation",
+    "inventory.view_expectedreceipt",
+    "inventory.view_kit",
+    "inventory.view_qualityhold",
+    "inventory.view_lotgenealogy",
+    "inventory.view_scanrefusal",
+]
+
+# Moving stock: receive, put away, transfer, pick and stage kits, issue, scrap, count.
+_WAREHOUSE_WORK = [
+    *_READ_STOCK,
+    "inventory.receive_goods",
+    "inventory.pick_kit",
+    "inventory.add_stockmove",
+    "inventory.add_reservation",
+    "inventory.add_kit",
+    "inventory.add_cyclecount",
 ]
 
 # "app_label.codename"; "*" gives every permission.
@@ -52,13 +79,46 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_customer",
         "inventory.add_item",
         "inventory.change_item",
+        *_READ_STOCK,
+        "inventory.add_reservation",
         "core.view_event",
         *_WORK_EXCEPTIONS,
     ],
-    FLOOR_LEAD: [*_READ_ORDERS, "orders.progress_salesorder", *_WORK_EXCEPTIONS],
-    WAREHOUSE: [*_READ_ORDERS, *_WORK_EXCEPTIONS],
-    SHIPPING: [*_READ_ORDERS, "orders.ship_salesorder", *_WORK_EXCEPTIONS],
-    QUALITY: [*_READ_ORDERS, "orders.hold_salesorder", *_WORK_EXCEPTIONS],
+    FLOOR_LEAD: [
+        *_READ_ORDERS,
+        *_READ_STOCK,
+        "orders.progress_salesorder",
+        "inventory.pick_kit",
+        "inventory.add_stockmove",
+        *_WORK_EXCEPTIONS,
+    ],
+    WAREHOUSE: [*_READ_ORDERS, *_WAREHOUSE_WORK, *_WORK_EXCEPTIONS],
+    # Governed: cycle counts and adjustments, moving a staged reservation to another demand.
+    WAREHOUSE_LEAD: [
+        *_READ_ORDERS,
+        *_WAREHOUSE_WORK,
+        "inventory.adjust_stock",
+        "inventory.change_reservation",
+        "inventory.add_location",
+        "inventory.change_location",
+        *_WORK_EXCEPTIONS,
+    ],
+    SHIPPING: [
+        *_READ_ORDERS,
+        *_READ_STOCK,
+        "orders.ship_salesorder",
+        "inventory.add_stockmove",
+        *_WORK_EXCEPTIONS,
+    ],
+    QUALITY: [
+        *_READ_ORDERS,
+        *_READ_STOCK,
+        "orders.hold_salesorder",
+        "inventory.place_hold",
+        "inventory.release_hold",
+        "inventory.receive_goods",
+        *_WORK_EXCEPTIONS,
+    ],
     INTEGRATION: [
         *_READ_ORDERS,
         "orders.add_salesorder",
@@ -71,6 +131,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_customer",
         "inventory.add_item",
         "inventory.change_item",
+        *_READ_STOCK,
+        "inventory.add_billofmaterials",
+        "inventory.change_billofmaterials",
+        "inventory.add_location",
+        "inventory.change_location",
+        "inventory.add_expectedreceipt",
+        "inventory.change_expectedreceipt",
         "core.view_event",
         "core.view_apiclient",
         "exceptions.view_plantexception",
@@ -86,6 +153,7 @@ ROLE_HOMES: list[tuple[str, str]] = [
     (PLANNER, "orders:list"),
     (INTEGRATION, "core:events"),
     (FLOOR_LEAD, "core:board"),
+    (WAREHOUSE_LEAD, "core:board"),
     (WAREHOUSE, "core:board"),
     (SHIPPING, "core:board"),
     (QUALITY, "core:board"),

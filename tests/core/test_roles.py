@@ -39,6 +39,7 @@ def test_every_role_exists_after_migrations() -> None:
         "Planner",
         "Floor lead",
         "Warehouse",
+        "Warehouse lead",
         "Shipping",
         "Quality",
         "Integration",

@@ -101,6 +101,7 @@ def test_seed_demo_makes_one_demo_user_per_role_and_an_admin():
         "planner2": ["Planner"],
         "floorlead": ["Floor lead"],
         "warehouse": ["Warehouse"],
+        "warehouselead": ["Warehouse lead"],
         "shipping": ["Shipping"],
         "quality": ["Quality"],
         "integration": ["Integration"],

@@ -50,6 +50,7 @@ DEMO_USERS = [
     DemoUser("planner2", roles.PLANNER, "Planner (second, approves changes)"),
     DemoUser("floorlead", roles.FLOOR_LEAD, "Floor lead"),
     DemoUser("warehouse", roles.WAREHOUSE, "Warehouse"),
+    DemoUser("warehouselead", roles.WAREHOUSE_LEAD, "Warehouse lead (counts, adjustments)"),
     DemoUser("shipping", roles.SHIPPING, "Shipping"),
     DemoUser("quality", roles.QUALITY, "Quality"),
     DemoUser("integration", roles.INTEGRATION, "Integration"),

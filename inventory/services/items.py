@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from mes.core.errors import ValidationFailed
 
-from .models import Item
+from ..models import Item
 
 
 def item_upsert(
