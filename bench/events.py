@@ -9,7 +9,8 @@ dedicated database postgres://postgres@127.0.0.1:5432/mes_bench_events, created 
 missing), the broker from REDIS_URL (unset: redis://127.0.0.1:6379/13, a Redis database
 dedicated to the bench: its queue and the no-op results are purged at the end),
 migrations, master data and orders (seed_plant), 20 active decision rules (the default
-set plus generated ones on the same event types whose conditions mostly do not fire), an
+set topped up with generated ones on the catalogue's event types whose conditions mostly
+do not fire), an
 API client with events:write, gunicorn (production settings, 2 workers x 4 threads) and
 ONE Celery worker (prefork, --concurrency 2). The previous run's exceptions and events
 are cleared first (the database is the bench's own).
@@ -44,6 +45,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import benchlib
 from benchlib import (
@@ -112,7 +114,9 @@ RuleError.objects.all().delete()
 Event.objects.all().delete()
 DecisionRule.objects.filter(name__startswith="bench: ").delete()
 shipping = Group.objects.get(name="Shipping")
-for n, (point, condition) in enumerate(json.loads(RULES), start=1):
+# As many generated rules as make ACTIVE rules in all (apps add default rules over time).
+room = max(0, ACTIVE - DecisionRule.objects.filter(active=True).count())
+for n, (point, condition) in enumerate(json.loads(RULES)[:room], start=1):
     DecisionRule.objects.create(
         name=f"bench: {n:02d} {point}", decision_point=point, condition=condition,
         effect="raise_exception", title_template=f"Bench rule {n} on {point}",
@@ -253,15 +257,23 @@ class Poster:
             delay = due - time.time()
             if delay > 0:
                 time.sleep(delay)
-            try:
-                conn.request("POST", "/api/v1/events/", body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException) as exc:
-                status, payload = 0, f"{type(exc).__name__}: {exc}".encode()
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            # A keep-alive connection the server closed while idle (between phases) fails
+            # on its next request: that one is sent again once on a new connection.
+            for attempt in (1, 2):
+                try:
+                    conn.request("POST", "/api/v1/events/", body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    status, payload = 0, f"{type(exc).__name__}: {exc}".encode()
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    if attempt == 2 or not isinstance(
+                        exc, BrokenPipeError | ConnectionResetError | http.client.RemoteDisconnected
+                    ):
+                        break
             with self.lock:
                 if status == 202:
                     self.accepted.append(int(json.loads(payload)["id"]))
@@ -376,6 +388,95 @@ def noop_round_trips(env: dict[str, str], result_url: str, count: int) -> list[f
     return [float(v) for v in json.loads(result.stdout.strip().splitlines()[-1])]
 
 
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a process group (a server and everything it forked)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes' threads have run so far (Linux schedstat, in ns: a short
+    Postgres backend's few milliseconds do not round to zero clock ticks)."""
+    total = 0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            try:
+                total += int(task.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
+
+
+class CpuMeter:
+    """CPU time spent by gunicorn, the worker, the Postgres backends of the bench's
+    database and the load generator (this process) over a phase. Unlike events/s it
+    hardly depends on what else the machine runs: it is what one event costs."""
+
+    def __init__(self, conn: object, database: str, server: Process, worker: Process) -> None:
+        self.conn, self.database = conn, database
+        self.groups = {"api": server, "worker": worker}
+        self.before: dict[str, float] = {}
+
+    def sample(self) -> dict[str, float]:
+        out = {
+            name: cpu_seconds(group_pids(process.process.pid)) if process.process else 0.0
+            for name, process in self.groups.items()
+        }
+        rows = self.conn.execute(  # type: ignore[attr-defined]
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [self.database],
+        ).fetchall()
+        out["db"] = cpu_seconds([row[0] for row in rows])
+        times = os.times()
+        out["load"] = times.user + times.system
+        return out
+
+    def start(self) -> None:
+        self.before = self.sample()
+
+    def per_event_ms(self, events: int) -> dict[str, float]:
+        after = self.sample()
+        return {
+            name: round((after[name] - self.before.get(name, 0.0)) * 1000 / max(events, 1), 2)
+            for name in after
+        }
+
+
+def profile_start(
+    processes: list[Process], seconds: float, folder: str | None
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy on every process of the worker and gunicorn for the sustained phase."""
+    if not folder:
+        return []
+    py_spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or shutil.which("py-spy")
+    if py_spy is None:
+        log("--profile needs py-spy: .venv/bin/pip install py-spy")
+        return []
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    profilers = []
+    for process in processes:
+        if process.process is None:
+            continue
+        for pid in group_pids(process.process.pid):
+            command = [
+                py_spy, "record", f"--pid={pid}", f"--duration={int(seconds)}", "--rate=250",
+                "--format=raw", f"--output={out / f'{process.name}-{pid}.txt'}", "--nonblocking",
+            ]  # fmt: skip
+            profilers.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+    log(f"Profiling {len(profilers)} processes into {out} (collapsed stacks)")
+    return profilers
+
+
 def purge_redis(url: str) -> None:
     """Drop what the run left in its Redis database: queued messages and no-op results."""
     import redis
@@ -394,6 +495,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="offered events/s, steady")
     parser.add_argument("--duration", type=float, default=0, help="seconds of the steady phase")
     parser.add_argument("--clients", type=int, default=8, help="posting threads, sustained")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the worker's and gunicorn's processes with py-spy during the sustained "
+        "phase (needs py-spy: .venv/bin/pip install py-spy), collapsed stacks per process",
+    )
     args = parser.parse_args()
     steady_s = args.duration or (12.0 if args.quick else 60.0)
     sustained_s = 8.0 if args.quick else 30.0
@@ -442,7 +549,12 @@ def main() -> int:
         manage(env, "seed_plant", f"--orders={more}", "--customers=50", "--items=200",
                "--lines-per-order=3")  # fmt: skip
         prepared = json.loads(
-            manage(env, "shell", "-c", f"RULES = {json.dumps(GENERATED_RULES)!r}\n" + PREPARE)
+            manage(
+                env,
+                "shell",
+                "-c",
+                f"RULES = {json.dumps(GENERATED_RULES)!r}\nACTIVE = {ACTIVE_RULES}\n" + PREPARE,
+            )
             .strip()
             .splitlines()[-1]
         )
@@ -492,11 +604,17 @@ def main() -> int:
 
         log(f"(c) sustained: {args.clients} clients as fast as they go for {sustained_s:.0f} s"
             " ...")  # fmt: skip
+        meter = CpuMeter(conn, urlsplit(url).path.lstrip("/"), server, worker)
+        meter.start()
+        profilers = profile_start([worker, server], sustained_s, args.profile)
         flat_out(poster, orders, used, sustained_s)
         wait_idle(poster, 60)
         time.sleep(0.5)
         sustained_ids = list(poster.accepted)
         caught_up = wait_processed(conn, sustained_ids, 180)
+        cpu_ms = meter.per_event_ms(len(sustained_ids))
+        for profiler in profilers:
+            profiler.wait(timeout=60)
         events_per_s, counted = sustained_rate(conn, sustained_ids)
         post_seconds = sustained_s
         conn.close()
@@ -540,6 +658,8 @@ def main() -> int:
     log(f"  (c) sustained: {len(sustained_ids)} events posted in {post_seconds:.0f} s, "
         f"{caught_up} processed; {events_per_s:.1f} events/s end to end ({counted} events, "
         "first occurred to last processed)")  # fmt: skip
+    log(f"      CPU per event: API {cpu_ms['api']:.2f} ms, worker {cpu_ms['worker']:.2f} ms, "
+        f"Postgres {cpu_ms['db']:.2f} ms, load generator {cpu_ms['load']:.2f} ms")  # fmt: skip
     for sample in poster.samples if poster else []:
         log(f"      e.g. {sample}")
     log("  targets: event-to-exception p99 < 250 ms at 50 events/s; >= 100 events/s "
@@ -551,6 +671,7 @@ def main() -> int:
         "rate_per_s": args.rate,
         "events_per_s": round(events_per_s, 1),
         "noop_p50_ms": round(percentile(noop, 0.5), 1),
+        "cpu_ms_per_event": cpu_ms,
         "steady_events": len(steady_ids),
         "steady_exceptions": len(latencies),
         "sustained_events": len(sustained_ids),

@@ -74,7 +74,14 @@ register_event_type(
     "pick.mismatch",
     subject="orders.SalesOrder",
     description="A pick scan named the wrong item or lot: refused and counted.",
-    schema={"expected": "string", "scanned": "string", "picker": "string?"},
+    schema={
+        "expected": "string",
+        "scanned": "string",
+        "picker": "string?",
+        # "kit" or "shipment": who picked decides who is told
+        "document_type": "string?",
+        "document": "string?",
+    },
     external=True,
 )
 register_event_type(

@@ -68,6 +68,8 @@ class DecisionRule(models.Model):
         SET_PRIORITY = "set_priority", _("Set priority")
         BUMP_PRIORITY = "bump_priority", _("Bump priority")
         CREATE_TASK = "create_task", _("Create a task")
+        # Handled by the app that owns the action (planning registers it).
+        MAKE_WORK_ORDERS = "make_work_orders", _("Make work orders for the order (make to order)")
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     decision_point = models.CharField(

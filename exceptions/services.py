@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,6 +64,22 @@ def _subject_fields(subject: models.Model | None) -> dict[str, Any]:
     }
 
 
+def _create_numbered(model: type[models.Model], prefix: str, **fields: Any) -> Any:
+    """Insert a row numbered PREFIX-000123 from its id. On Postgres the id is taken from
+    the table's sequence first, so the row is written once, with its number; elsewhere it
+    is inserted with a placeholder and numbered after (mes.core.numbering)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table]
+            )
+            pk = cursor.fetchone()[0]
+        return model._default_manager.create(pk=pk, number=f"{prefix}-{pk:06d}", **fields)
+    instance = model._default_manager.create(number=number_placeholder(), **fields)
+    number_assign(instance, prefix)
+    return instance
+
+
 def notify_role(*, role: Group | None, message: str, exception: PlantException | None) -> None:
     """In-app notice to a role and e-mail to its members with an address."""
     if role is None:
@@ -101,8 +118,9 @@ def exception_raise(
     if existing is None:
         try:
             with transaction.atomic():
-                existing = PlantException.objects.create(
-                    number=number_placeholder(),
+                existing = _create_numbered(
+                    PlantException,
+                    "EX",
                     title=render_template(rule.title_template or rule.name, context)[:200],
                     rule=rule,
                     severity=rule.severity,
@@ -115,7 +133,6 @@ def exception_raise(
                     dedup_key=key,
                     **_subject_fields(subject),
                 )
-                number_assign(existing, "EX")
                 created = True
         except IntegrityError:
             # Another worker raised it a moment ago: count this as a repeat.
@@ -172,8 +189,9 @@ def task_create(
         return existing, False
     try:
         with transaction.atomic():
-            task = Task.objects.create(
-                number=number_placeholder(),
+            task = _create_numbered(
+                Task,
+                "T",
                 title=render_template(rule.title_template or rule.name, context)[:200],
                 instructions=render_template(rule.task_instructions, context),
                 checklist=[{"text": str(text), "done": False} for text in rule.task_checklist],
@@ -189,7 +207,6 @@ def task_create(
                 dedup_key=key,
                 **_subject_fields(subject),
             )
-            number_assign(task, "T")
     except IntegrityError:
         return Task.objects.get(dedup_key=key), False
     return task, True
@@ -242,6 +259,18 @@ def rule_effect_apply(
         task_create(rule=rule, subject=subject, context=context)
     elif rule.effect in {Effect.SET_PRIORITY, Effect.BUMP_PRIORITY}:
         _rule_priority_change(rule=rule, subject=subject, bump=rule.effect == Effect.BUMP_PRIORITY)
+    elif rule.effect in EFFECT_HANDLERS:
+        EFFECT_HANDLERS[rule.effect](rule=rule, subject=subject, context=context, event=event)
+    else:
+        logger.info("rule %s: no handler for effect %s", rule.pk, rule.effect)
+
+
+# Effects other apps carry out (planning: make work orders); effect name -> handler.
+EFFECT_HANDLERS: dict[str, Callable[..., None]] = {}
+
+
+def register_effect_handler(effect: str, handler: Callable[..., None]) -> None:
+    EFFECT_HANDLERS[effect] = handler
 
 
 # --- working exceptions --------------------------------------------------------------

@@ -72,8 +72,12 @@ ORDER_FIELDS = {
 def _order_snapshot(order: Any) -> dict[str, Any]:
     from django.utils import timezone
 
-    lines = list(order.lines.all())
-    promises = [line.promise_date for line in lines if line.promise_date]
+    if hasattr(order, "snapshot_line_count"):  # read by _order_queryset: no lines needed
+        line_count, earliest = order.snapshot_line_count, order.snapshot_earliest_promise
+    else:
+        lines = list(order.lines.all())
+        promises = [line.promise_date for line in lines if line.promise_date]
+        line_count, earliest = len(lines), min(promises, default=None)
     today = timezone.localdate()
     return {
         "number": order.number,
@@ -86,8 +90,8 @@ def _order_snapshot(order: Any) -> dict[str, Any]:
             "name": order.customer.name,
             "priority_class": order.customer.priority_class,
         },
-        "line_count": len(lines),
-        "earliest_promise_days": (min(promises) - today).days if promises else None,
+        "line_count": line_count,
+        "earliest_promise_days": (earliest - today).days if earliest else None,
     }
 
 
@@ -102,9 +106,13 @@ def _change_request_snapshot(cr: Any) -> dict[str, Any]:
 
 
 def _order_queryset() -> models.QuerySet[Any]:
+    """The order, its customer and what the snapshot needs of its lines, in one query."""
     from orders.models import SalesOrder
 
-    return SalesOrder.objects.select_related("customer").prefetch_related("lines")
+    return SalesOrder.objects.select_related("customer").annotate(
+        snapshot_line_count=models.Count("lines"),
+        snapshot_earliest_promise=models.Min("lines__promise_date"),
+    )
 
 
 def _change_request_queryset() -> models.QuerySet[Any]:

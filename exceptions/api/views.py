@@ -10,13 +10,14 @@ import django_filters
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mes.core.api.idempotency import idempotent
+from mes.core.api.schema import IDEMPOTENCY_HEADER, PROBLEM
 from mes.core.models import TransitionLog
 from mes.core.transitions import transitions_from_state
 
@@ -30,15 +31,6 @@ from ..models import (
     TaskState,
 )
 from . import serializers as s
-
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json)")
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe POST: a replay returns the first response.",
-)
 
 
 def _exception_queryset() -> QuerySet[PlantException]:

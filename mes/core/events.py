@@ -37,7 +37,18 @@ class EventType:
 
 
 EVENT_TYPES: dict[str, EventType] = {}
-_FOLLOW_UPS: ContextVar[list[Event] | None] = ContextVar("mes_follow_up_events", default=None)
+
+
+@dataclass
+class _FollowUps:
+    """The events emitted while the worker processes another one, and how many more of
+    them that worker will still handle in its transaction."""
+
+    events: list[Event]
+    room: int
+
+
+_FOLLOW_UPS: ContextVar[_FollowUps | None] = ContextVar("mes_follow_up_events", default=None)
 # Handlers run in the worker for each event, in one transaction with marking it processed.
 EVENT_HANDLERS: list[Callable[[Event], None]] = []
 
@@ -95,6 +106,14 @@ def event_emit(
         raise ValueError(f"unknown event type {type!r}: register it first")
     from .tasks import process_event
 
+    collector = _FOLLOW_UPS.get()
+    if collector is not None and collector.room <= 0:
+        collector = None
+    # Emitted while the worker processes another event, with room left: that worker
+    # handles this one in the same transaction (no broker round trip), so it is written
+    # processed already: if a handler fails, all of it rolls back together.
+    handled_here = collector is not None
+    now = timezone.now()
     event = Event.objects.create(
         type=type,
         content_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
@@ -102,25 +121,26 @@ def event_emit(
         subject_repr=str(subject)[:200] if subject is not None else "",
         payload=payload or {},
         actor=actor if getattr(actor, "pk", None) else None,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at or now,
+        processed_at=now if handled_here else None,
+        attempts=1 if handled_here else 0,
     )
-    followers = _FOLLOW_UPS.get()
-    if followers is not None:
-        # Emitted while the worker processes another event: that worker processes this
-        # one in the same transaction, without a broker round trip.
-        followers.append(event)
+    if collector is not None:
+        collector.room -= 1
+        collector.events.append(event)
     else:
         enqueue_after_commit(process_event, event.pk)
     return event
 
 
 @contextmanager
-def collecting_follow_up_events() -> Iterator[list[Event]]:
-    """Collect the events emitted inside, instead of publishing them."""
-    collected: list[Event] = []
-    token = _FOLLOW_UPS.set(collected)
+def collecting_follow_up_events(limit: int = 20) -> Iterator[list[Event]]:
+    """Collect up to `limit` events emitted inside for the caller to handle in its
+    transaction (written processed); any more go through the broker as usual."""
+    collector = _FollowUps(events=[], room=limit)
+    token = _FOLLOW_UPS.set(collector)
     try:
-        yield collected
+        yield collector.events
     finally:
         _FOLLOW_UPS.reset(token)
 

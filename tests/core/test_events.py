@@ -42,7 +42,7 @@ def handler() -> Iterator[Callable[..., Any]]:
 
 
 def _event(**fields: Any) -> Event:
-    return Event.objects.create(type=TYPE, payload={"field": "x"}, **fields)
+    return Event.objects.create(**{"type": TYPE, "payload": {"field": "x"}, **fields})
 
 
 def _emit_then_fail(seen_inside: list[int]) -> None:
@@ -244,3 +244,173 @@ def test_a_database_outage_while_processing_is_left_to_the_task_retry_with_backo
     assert event.processed_at is None
     assert OperationalError in process_event.autoretry_for
     assert process_event.retry_backoff is True
+
+
+# --- follow-up events, the claim, the worker's connections ---------------------------------
+
+
+@pytest.fixture
+def fan_out() -> Iterator[Callable[..., Any]]:
+    """A handler that emits `payload["fan"]` follow-up events; `fan_out.fail_child` makes
+    it raise on a follow-up."""
+    seen: list[int] = []
+
+    def emit_children(event: Event) -> None:
+        seen.append(event.pk)
+        if event.payload.get("child") and emit_children.fail_child:  # type: ignore[attr-defined]
+            raise RuntimeError("the child's handler failed")
+        for _n in range(int(event.payload.get("fan", 0))):
+            event_emit(type=TYPE, payload={"field": "x", "child": True})
+
+    emit_children.fail_child = False  # type: ignore[attr-defined]
+    emit_children.seen = seen  # type: ignore[attr-defined]
+    EVENT_HANDLERS.append(emit_children)
+    yield emit_children
+    EVENT_HANDLERS.remove(emit_children)
+
+
+def test_follow_ups_are_handled_in_the_parent_transaction_and_written_processed(
+    fan_out: Any,
+) -> None:
+    # given: an event whose handler emits two more
+    from unittest import mock
+
+    from mes.core.tasks import process_event
+
+    parent = _event(payload={"field": "x", "fan": 2})
+    # when
+    with mock.patch.object(process_event, "delay") as published:
+        event_process(event_id=parent.pk)
+    # then: all three handled, the follow-ups written processed once, nothing published
+    children = list(Event.objects.filter(payload__child=True))
+    assert len(children) == 2
+    assert fan_out.seen == [parent.pk, *(c.pk for c in children)]
+    assert all(c.processed_at is not None and c.attempts == 1 for c in children)
+    parent.refresh_from_db()
+    assert (parent.processed_at is not None, parent.attempts) == (True, 1)
+    assert published.call_count == 0
+
+
+def test_follow_ups_past_the_limit_go_through_the_broker_after_commit(
+    fan_out: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: an event whose handler emits two more than one worker handles in its turn
+    from unittest import mock
+
+    from mes.core.services import MAX_FOLLOW_UPS
+    from mes.core.tasks import process_event
+
+    parent = _event(payload={"field": "x", "fan": MAX_FOLLOW_UPS + 2})
+    # when
+    with mock.patch.object(process_event, "delay") as published:
+        with django_capture_on_commit_callbacks(execute=True):
+            event_process(event_id=parent.pk)
+    # then: the first MAX_FOLLOW_UPS handled here, the last two published, unprocessed
+    children = list(Event.objects.filter(payload__child=True).order_by("id"))
+    assert [c.processed_at is not None for c in children] == [True] * MAX_FOLLOW_UPS + [
+        False,
+        False,
+    ]
+    assert sorted(call.args[0] for call in published.call_args_list) == [
+        c.pk for c in children[-2:]
+    ]
+
+
+def test_a_failing_follow_up_rolls_back_its_parent_which_is_retried(fan_out: Any) -> None:
+    # given: the follow-up's handler fails
+    parent = _event(payload={"field": "x", "fan": 1})
+    fan_out.fail_child = True
+    # when
+    result = event_process(event_id=parent.pk)
+    # then: nothing of it is kept; the parent records the error, unprocessed
+    assert not Event.objects.filter(payload__child=True).exists()
+    assert (result.processed_at, result.attempts) == (None, 1)
+    assert result.last_error == "RuntimeError: the child's handler failed"
+
+    # given: the handler is fixed
+    fan_out.fail_child = False
+    # when: the re-drive runs it again
+    result = event_process(event_id=parent.pk)
+    # then: processed, with its follow-up, once
+    assert (result.processed_at is not None, result.attempts, result.last_error) == (True, 2, "")
+    assert Event.objects.filter(payload__child=True, processed_at__isnull=False).count() == 1
+
+
+def test_processing_claims_the_event_in_one_statement(
+    handler: Any, django_assert_num_queries: Any
+) -> None:
+    # given: only the counting handler (the rules and webhooks read their own tables)
+    from unittest import mock
+
+    event = _event()
+    with mock.patch("mes.core.services.EVENT_HANDLERS", [handler]):
+        # when / then: the claim (mark and read) inside the atomic's savepoint (tests run
+        # in a transaction; a worker has BEGIN and COMMIT there)
+        with django_assert_num_queries(3):
+            event_process(event_id=event.pk)
+        assert handler.calls == [event.pk]
+        # and a redelivered copy: the claim finds nothing, the event is read back
+        with django_assert_num_queries(4):
+            again = event_process(event_id=event.pk)
+    assert again.processed_at is not None
+    assert handler.calls == [event.pk]
+
+
+class _FakeConnection:
+    def __init__(self, *, errors: bool = False, expired: bool = False, in_txn: bool = False):
+        import time
+
+        self.connection = object()
+        self.errors_occurred = errors
+        self.close_at = time.monotonic() - 1 if expired else time.monotonic() + 600
+        self.settings_dict = {"AUTOCOMMIT": True}
+        self._autocommit = not in_txn
+        self.checked = 0
+
+    def get_autocommit(self) -> bool:
+        return self._autocommit
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        self.checked += 1
+
+
+def test_after_a_task_a_healthy_connection_is_kept_without_a_ping_and_a_bad_one_checked():
+    # given: the worker's connections after a task: healthy, with errors, too old, and
+    # one left inside a transaction
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from mes.core import tasks
+
+    healthy, failed = _FakeConnection(), _FakeConnection(errors=True)
+    old, open_txn = _FakeConnection(expired=True), _FakeConnection(in_txn=True)
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    # when
+    with mock.patch.object(tasks.connections, "all", return_value=[healthy, failed, old, open_txn]):
+        tasks._close_unusable_connections(task=task)
+    # then: Django's own check (close if unusable or obsolete) for all but the healthy one
+    assert [c.checked for c in (healthy, failed, old, open_txn)] == [0, 1, 1, 1]
+
+
+def test_an_eager_task_leaves_the_callers_connection_alone():
+    # given: a task run eagerly, inside the caller's transaction (tests)
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from mes.core import tasks
+
+    old = _FakeConnection(expired=True, in_txn=True)
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=True))
+    # when
+    with mock.patch.object(tasks.connections, "all", return_value=[old]):
+        tasks._close_unusable_connections(task=task)
+    # then
+    assert old.checked == 0
+
+
+def test_celery_does_not_close_the_database_connection_after_every_task():
+    # Celery's Django fixup closes every connection around every task unless
+    # DB_REUSE_MAX is set: a new Postgres backend for each event.
+    from mes.celery import app
+
+    assert (app.conf.get("CELERY_DB_REUSE_MAX") or 0) >= 100

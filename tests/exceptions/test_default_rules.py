@@ -268,7 +268,7 @@ def test_promise_at_risk_raises_to_planner_and_creates_the_inform_the_customer_t
 def test_pick_mismatch_raises_to_shipping(django_capture_on_commit_callbacks: Any) -> None:
     # given
     order = make_order(state=OrderState.IN_PRODUCTION)
-    rule = DecisionRule.objects.get(decision_point="pick.mismatch")
+    rule = DecisionRule.objects.get(name="Pick mismatch: raise to Shipping")
 
     # when
     event = _emit(
@@ -484,3 +484,51 @@ def test_quantity_change_before_production_needs_no_rule_approval() -> None:
 
     # then
     assert (outcome.approvals, outcome.blocks) == ([], [])
+
+
+# --- material.delayed ----------------------------------------------------------------
+
+
+def test_a_late_receipt_raises_to_planner_and_a_same_day_one_does_not(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from inventory.models import Item
+
+    item = Item.objects.create(sku="RAW-9", name="Raw 9", source="buy")
+    payload = {"item": "RAW-9", "delay_days": 0, "expected_date": "2026-11-20"}
+    _emit(django_capture_on_commit_callbacks, "material.delayed", item, payload)
+    assert not PlantException.objects.exists()
+    _emit(
+        django_capture_on_commit_callbacks,
+        "material.delayed",
+        item,
+        {**payload, "delay_days": 3, "supplier": "Steelworks"},
+    )
+    exc = PlantException.objects.get()
+    assert (exc.title, exc.owner_role.name, exc.severity) == (
+        "RAW-9 late by 3 days (expected 2026-11-20)",
+        "Planner",
+        "medium",
+    )
+
+
+def test_a_kit_mispick_raises_to_warehouse_and_not_to_shipping(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    order = make_order(state=OrderState.IN_PRODUCTION)
+    _emit(
+        django_capture_on_commit_callbacks,
+        "pick.mismatch",
+        order,
+        {
+            "expected": "PI-00001",
+            "scanned": "PI-00009",
+            "document_type": "kit",
+            "document": "KIT-1",
+        },
+    )
+    exc = PlantException.objects.get()
+    assert (exc.owner_role.name, exc.rule.name) == (
+        "Warehouse",
+        "Kit mis-pick: raise to Warehouse",
+    )

@@ -14,6 +14,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.test import override_settings
 
 from exceptions import services as exception_services
 from exceptions.engine import render_template
@@ -416,3 +417,104 @@ def test_events_raised_while_processing_are_processed_by_the_same_worker_at_once
     raised = Event.objects.get(type="exception.raised")
     assert raised.processed_at is not None
     assert published.call_count == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrated_data")
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_workers_given_the_same_event_at_once_process_it_once(attempt: int) -> None:
+    # given: one committed, unprocessed event (its task delivered twice: a redelivery)
+    order = make_order(state=OrderState.CONFIRMED)
+    event = Event.objects.create(
+        type="pick.mismatch",
+        content_type=ContentType.objects.get_for_model(SalesOrder),
+        object_id=order.pk,
+        subject_repr=str(order),
+        payload=PICK,
+    )
+
+    # when: two workers process it at the same moment
+    results = _race([lambda: event_process(event_id=event.pk)] * 2)
+
+    # then: one claimed it, the other waited and found it processed; effects once
+    assert [(r.processed_at is not None, r.attempts) for r in results] == [(True, 1)] * 2
+    exc = PlantException.objects.get()
+    assert (exc.occurrences, exc.events.count()) == (1, 1)
+    assert Event.objects.filter(type="exception.raised").count() == 1
+    assert Notification.objects.count() == 1
+
+
+# --- what processing one event costs ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_event_raising_an_exception_takes_a_fixed_number_of_statements(
+    django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
+) -> None:
+    # given: two orders with a pick mismatch each, rules and subscriptions read once
+    from unittest import mock
+
+    from exceptions.caching import clear_all
+
+    orders = [make_order(state=OrderState.CONFIRMED, lines=n) for n in (1, 5)]
+    events = [_emit(mock.MagicMock(), "pick.mismatch", o, PICK) for o in orders]
+    with override_settings(RULES_CACHE_SECONDS=60):
+        clear_all()
+        event_process(event_id=_emit(mock.MagicMock(), "pick.mismatch", make_order(), PICK).pk)
+        for event in events:
+            # when / then: claim; subject (one query, lines counted in it); dedup lock;
+            # savepoint, exception and its number (Postgres: the id first, then one insert),
+            # release; event link; exception.raised (written processed, handled here: no
+            # rule, no subscription); notification; plus the savepoint and release of the
+            # test's transaction (a worker has BEGIN and COMMIT there)
+            with django_assert_num_queries(12):
+                event_process(event_id=event.pk)
+        clear_all()
+    assert PlantException.objects.count() == 3
+    handled = Event.objects.filter(type__in=["pick.mismatch", "exception.raised"])
+    assert [e.processed_at is not None for e in handled] == [True] * 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lines", [0, 1, 3])
+def test_the_order_snapshot_read_for_an_event_matches_the_one_from_its_lines(lines: int) -> None:
+    # given: an order, some lines with a promise date
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from exceptions.subjects import subject_queryset, subject_snapshot
+    from orders.models import SalesOrderLine
+
+    order = make_order(state=OrderState.CONFIRMED, lines=max(lines, 1))
+    if lines == 0:
+        SalesOrderLine.objects.filter(order=order).delete()
+    for n, line in enumerate(SalesOrderLine.objects.filter(order=order).order_by("line_no")):
+        if n % 2 == 0:
+            line.promise_date = timezone.localdate() + dt.timedelta(days=5 - n)
+            line.save(update_fields=["promise_date"])
+    # when
+    read_for_event = subject_queryset(SalesOrder).get(pk=order.pk)
+    plain = SalesOrder.objects.get(pk=order.pk)
+    # then
+    assert subject_snapshot(read_for_event) == subject_snapshot(plain)
+    assert subject_snapshot(read_for_event)["order"]["line_count"] == lines
+
+
+@pytest.mark.django_db
+def test_exceptions_and_tasks_are_numbered_from_their_id(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given: a rule that raises an exception with a task
+    _rule(name="With a task", order=5, title_template="Check {scanned}", task_instructions="Do")
+    order = make_order(state=OrderState.CONFIRMED)
+    # when
+    _emit(django_capture_on_commit_callbacks, "pick.mismatch", order, PICK)
+    # then
+    from exceptions.models import Task
+
+    for row in [*PlantException.objects.all(), *Task.objects.all()]:
+        prefix = "EX" if isinstance(row, PlantException) else "T"
+        assert row.number == f"{prefix}-{row.pk:06d}"
+    assert Task.objects.count() == 1

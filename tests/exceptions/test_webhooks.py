@@ -141,7 +141,8 @@ def test_subscribe_returns_the_secret_once_and_lists_only_own(hooks_client, make
             {"url": "https://erp.example/x", "event_types": []},
             {
                 "event_types": [
-                    "Choose at least one event type, e.g. exception.raised, exception.resolved."
+                    "Choose at least one event type, e.g. exception.raised, exception.resolved, "
+                    "shipment.handed_over, shipment.delivered."
                 ]
             },
         ),
