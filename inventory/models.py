@@ -314,6 +314,12 @@ class StockBalance(models.Model):
         ]
         indexes = [
             models.Index(fields=["location", "item"], name="balance_location_item_idx"),
+            # Reads of what is in stock skip the many emptied rows an item collects.
+            models.Index(
+                fields=["item", "location"],
+                condition=Q(on_hand__gt=0),
+                name="balance_in_stock_idx",
+            ),
             models.Index(fields=["lot"], name="balance_lot_idx"),
         ]
 

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +38,9 @@ from ..models import (
 MAX_QUANTITY = Decimal("99999999999")
 # Moves that use stock: held, expired or quarantined stock may not take part.
 USE_MOVES = frozenset({MoveType.PICK, MoveType.ISSUE, MoveType.SHIPMENT})
+# Moves booked against a work order (document_type) that a hold on the order stops.
+WORK_ORDER_DOCUMENT = "work_order"
+WORK_ORDER_MOVES = frozenset({MoveType.PICK, MoveType.ISSUE, MoveType.PRODUCTION})
 
 
 class StockUnavailable(Conflict):
@@ -67,9 +70,15 @@ def quantity_clean(value: Any, *, item: Item | None = None, field: str = "quanti
 
 
 def stock_blockers(
-    *, item: Item, location: Location, lot: Lot | None, on: dt.date | None = None
+    *,
+    item: Item,
+    location: Location,
+    lot: Lot | None,
+    on: dt.date | None = None,
+    work_order_id: int | None = None,
 ) -> list[str]:
-    """Why this stock may not be reserved, picked, issued or shipped (empty: usable)."""
+    """Why this stock may not be reserved, picked, issued or shipped (empty: usable).
+    With `work_order_id`, a hold on that work order blocks it too."""
     reasons: list[str] = []
     if location.type == Location.Type.QUARANTINE:
         reasons.append(_("%(location)s is a quarantine location.") % {"location": location})
@@ -82,6 +91,8 @@ def stock_blockers(
     covering = Q(scope=QualityHold.Scope.LOCATION, location=location)
     if lot is not None:
         covering |= Q(scope=QualityHold.Scope.LOT, lot=lot)
+    if work_order_id is not None:
+        covering |= Q(scope=QualityHold.Scope.WORK_ORDER, work_order_id=work_order_id)
     for hold in QualityHold.objects.filter(covering, state=QualityHold.State.ACTIVE).only(
         "number", "scope", "note"
     ):
@@ -107,17 +118,32 @@ def _take(
     lot: Lot | None,
     quantity: Decimal,
     from_reserved: bool,
+    unless_held_for: Location | None = None,
 ) -> None:
-    """Take quantity out of a balance: from its available stock, or from reserved stock."""
+    """Take quantity out of a balance: from its available stock, or from reserved stock.
+    With `unless_held_for`, a location hold on the source refuses it in the same update."""
     balances = StockBalance.objects.filter(**_balance_filter(item, location, lot))
+    guarded = balances
+    if unless_held_for is not None:
+        guarded = balances.exclude(
+            Exists(
+                QualityHold.objects.filter(
+                    scope=QualityHold.Scope.LOCATION,
+                    location_id=OuterRef("location_id"),
+                    state=QualityHold.State.ACTIVE,
+                )
+            )
+        )
     if from_reserved:
-        changed = balances.filter(on_hand__gte=quantity, reserved__gte=quantity).update(
+        changed = guarded.filter(on_hand__gte=quantity, reserved__gte=quantity).update(
             on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity
         )
     else:
-        changed = balances.filter(available__gte=quantity).update(on_hand=F("on_hand") - quantity)
+        changed = guarded.filter(available__gte=quantity).update(on_hand=F("on_hand") - quantity)
     if changed:
         return
+    if unless_held_for is not None:
+        _refuse_leaving_held_location(location, unless_held_for)
     row = balances.values("on_hand", "available").first()
     available = row["available"] if row else Decimal("0")
     raise StockUnavailable(
@@ -212,21 +238,31 @@ def move_post(
     if reservation is not None:
         _check_reservation(reservation, item=item, location=from_location, lot=lot, qty=quantity)
     reason = reason_code_get(reason_code) if reason_code else None
+    held_order = document_id if document_type == WORK_ORDER_DOCUMENT else None
     with transaction.atomic():
         if type in USE_MOVES and from_location is not None:
-            blockers = stock_blockers(item=item, location=from_location, lot=lot)
+            blockers = stock_blockers(
+                item=item, location=from_location, lot=lot, work_order_id=held_order
+            )
             if blockers:
                 raise StockUnavailable(" ".join(blockers), field="lot")
-        if (
-            item.tracking == Item.Tracking.SERIAL
-            and from_location is None
-            and lot is not None
-            and StockBalance.objects.filter(lot=lot, on_hand__gt=0).exists()
-        ):
-            raise ValidationFailed(
-                _("Serial number %(lot)s is already in stock.") % {"lot": lot.number},
-                field="lot",
-            )
+        elif held_order is not None and type in WORK_ORDER_MOVES:
+            _refuse_held_work_order(held_order)
+        # Stock under a location hold may go to quarantine only: checked inside the
+        # balance update itself (no extra round trip when nothing is held).
+        guard_location_hold = (
+            from_location is not None
+            and to_location is not None
+            and to_location.type != Location.Type.QUARANTINE
+        )
+        if item.tracking == Item.Tracking.SERIAL and from_location is None and lot is not None:
+            # The lot row serialises two receipts of the same serial number.
+            Lot.objects.select_for_update().filter(pk=lot.pk).order_by().values_list("pk").first()
+            if StockBalance.objects.filter(lot=lot, on_hand__gt=0).exists():
+                raise ValidationFailed(
+                    _("Serial number %(lot)s is already in stock.") % {"lot": lot.number},
+                    field="lot",
+                )
         carry = reservation is not None and to_location is not None
         steps: list[tuple[int, str, Location]] = []
         if from_location is not None:
@@ -241,6 +277,7 @@ def move_post(
                     lot=lot,
                     quantity=quantity,
                     from_reserved=reservation is not None,
+                    unless_held_for=to_location if guard_location_hold else None,
                 )
             else:
                 _put(item=item, location=location, lot=lot, quantity=quantity, reserved=carry)
@@ -267,6 +304,47 @@ def move_post(
             else None
         )
     return move
+
+
+def _refuse_held_work_order(work_order_id: int) -> None:
+    hold = (
+        QualityHold.objects.filter(
+            scope=QualityHold.Scope.WORK_ORDER,
+            work_order_id=work_order_id,
+            state=QualityHold.State.ACTIVE,
+        )
+        .only("number", "note")
+        .first()
+    )
+    if hold is not None:
+        raise StockUnavailable(
+            _("Quality hold %(hold)s applies: %(why)s") % {"hold": hold.number, "why": hold.note},
+            field="work_order",
+        )
+
+
+def _refuse_leaving_held_location(from_location: Location, to_location: Location) -> None:
+    """Stock under a location hold stays covered: it may go to quarantine only."""
+    if to_location.type == Location.Type.QUARANTINE:
+        return
+    hold = (
+        QualityHold.objects.filter(
+            scope=QualityHold.Scope.LOCATION,
+            location=from_location,
+            state=QualityHold.State.ACTIVE,
+        )
+        .only("number", "note")
+        .first()
+    )
+    if hold is not None:
+        raise StockUnavailable(
+            _(
+                "Quality hold %(hold)s applies to %(location)s: its stock may only go to "
+                "quarantine (%(why)s)"
+            )
+            % {"hold": hold.number, "location": from_location, "why": hold.note},
+            field="from_location",
+        )
 
 
 def _check_reservation(
