@@ -384,11 +384,16 @@ def sales_order_upsert_external(
 
 
 def line_promise_compute(*, line: SalesOrderLine, today: dt.date) -> tuple[dt.date, str]:
-    """Requested date or today + the item's lead time, whichever is later.
+    """Capable-to-promise from planning (free capacity on the routed work centers and
+    material availability) for items with a routing; otherwise the requested date or
+    today + the item's lead time, whichever is later. The basis says how."""
+    from planning.services.promising import promise_compute
 
-    Until planning computes capable-to-promise from capacity and material, this is the
-    rule; the basis says how the date came about.
-    """
+    promise = promise_compute(
+        item=line.item, quantity=line.quantity, requested_date=line.requested_date, today=today
+    )
+    if promise is not None:
+        return promise.date, promise.basis
     lead_time = line.item.lead_time_days
     earliest = today + dt.timedelta(days=lead_time)
     if line.requested_date >= earliest:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.order_create, name="create"),
     path("ship-to-options/", views.ship_to_options, name="ship_to_options"),
+    path("promise-preview/", views.promise_preview, name="promise_preview"),
     path("changes/", views.change_request_list, name="change_requests"),
     path(
         "changes/<str:cr_number>/<str:action>/",

@@ -220,6 +220,39 @@ def ship_to_options(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/_ship_to_options.html", {"addresses": addresses})
 
 
+@role_required(VIEW_ORDERS)
+@require_GET
+def promise_preview(request: HttpRequest) -> HttpResponse:
+    """The capable-to-promise date of one order line as it is typed (HTMX): planning's
+    free capacity on the routed work centers and when the material is there."""
+    import datetime as dt
+    from decimal import Decimal, InvalidOperation
+
+    from inventory.selectors import items_active
+    from planning.services.promising import promise_compute
+
+    # The line's fields arrive with their formset prefix ("lines-0-item").
+    values = {key.rsplit("-", 1)[-1]: value.strip() for key, value in request.GET.items()}
+    item = (
+        items_active().filter(pk=int(values["item"])).first()
+        if values.get("item", "").isdigit()
+        else None
+    )
+    try:
+        quantity = Decimal(values.get("quantity", ""))
+    except InvalidOperation:
+        quantity = None
+    try:
+        requested = dt.date.fromisoformat(values.get("requested_date", ""))
+    except ValueError:
+        requested = timezone.localdate()
+    context: dict[str, Any] = {"item": item, "requested": requested}
+    if item is not None and quantity is not None and quantity.is_finite() and quantity > 0:
+        context["quantity"] = quantity
+        context["promise"] = promise_compute(item=item, quantity=quantity, requested_date=requested)
+    return render(request, "orders/_promise_preview.html", context)
+
+
 # --- detail ----------------------------------------------------------------------------
 
 
