@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -299,6 +300,13 @@ class SalesOrderLine(models.Model):
     class Meta:
         ordering = ["order", "line_no"]
         verbose_name = _("sales order line")
+        indexes = [
+            # The must-ship board reads lines due by tomorrow among all the open ones.
+            models.Index(
+                Coalesce("promise_date", "requested_date"),
+                name="order_line_due_idx",
+            ),
+        ]
         permissions = [
             ("change_promise_date", "Can change a line's promise date"),
             ("change_line_quantity", "Can change a line's quantity"),
