@@ -1,0 +1,91 @@
+"""Reads shared by the API and the dashboards: parse a period, evaluate an indicator,
+list its snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from mes.core.errors import NotFound, ValidationFailed
+
+from .indicators import FILTERS, INDICATORS, Indicator, Period, Result, compute
+from .models import KpiSnapshot, KpiTarget
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name} must be a date like 2026-01-31, not {value!r}.", field=name
+        ) from None
+
+
+def period_parse(start: str | None, end: str | None) -> Period:
+    """`from` and `to` as ISO dates, both included; by default the last 30 days."""
+    last = _date(end, "to") or timezone.localdate()
+    first = _date(start, "from") or last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise ValidationFailed("The period ends before it starts.", field="to")
+    if (last - first).days >= MAX_DAYS:
+        raise ValidationFailed(f"A period is at most {MAX_DAYS} days.", field="from")
+    return Period(first, last)
+
+
+def indicator_lookup(key: str) -> Indicator:
+    try:
+        return INDICATORS[key]
+    except KeyError:
+        raise NotFound(f"No indicator {key!r}.") from None
+
+
+def indicator_evaluate(*, key: str, period: Period, filters: Mapping[str, str | None]) -> Result:
+    indicator = indicator_lookup(key)
+    given = {k: v for k, v in filters.items() if k in FILTERS and v}
+    unsupported = sorted(set(given) - set(indicator.filters))
+    if unsupported:
+        raise ValidationFailed(
+            f"{indicator.key} cannot be filtered by {', '.join(unsupported)}; it supports "
+            f"{', '.join(indicator.supported_filters)}.",
+            errors={name: ["Not supported by this indicator."] for name in unsupported},
+        )
+    return compute(indicator, period, given)
+
+
+def result_target(result: Result) -> float | None:
+    """The target that applies to a figure: targets are set plant-wide or per work
+    center, so a figure filtered by item or customer has none."""
+    if not set(result.filters) <= {"work_center"}:
+        return None
+    work_center = result.filters.get("work_center", "")
+    target = KpiTarget.objects.filter(
+        indicator=result.indicator.key,
+        scope_key="work_center" if work_center else "",
+        scope_value=work_center,
+    ).first()
+    return float(target.target) if target else None
+
+
+def snapshots_list(*, key: str, period: Period, work_center: str | None = None) -> QuerySet:
+    """The daily figures: plant-wide, or for one work center when given."""
+    indicator = indicator_lookup(key)
+    rows = KpiSnapshot.objects.filter(
+        indicator=indicator.key, day__range=(period.start, period.end)
+    )
+    if work_center:
+        if "work_center" not in indicator.breakdowns:
+            raise ValidationFailed(
+                f"{indicator.key} has no figures per work center.", field="work_center"
+            )
+        rows = rows.filter(scope_key="work_center", scope_value=work_center)
+    else:
+        rows = rows.filter(scope_key="")
+    return rows.order_by("day", "id")
