@@ -35,3 +35,23 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("mes.core.tasks.prune_idempotency_records"),
         name="prune idempotency records",
     )
+    sender.add_periodic_task(
+        settings.DELAYED_RECEIPTS_INTERVAL_SECONDS,
+        sender.signature("inventory.tasks.report_delayed_receipts"),
+        name="report expected receipts past their date",
+    )
+    sender.add_periodic_task(
+        settings.DOWNTIME_ANNOUNCE_INTERVAL_SECONDS,
+        sender.signature("planning.tasks.announce_downtimes"),
+        name="announce open downtimes with their duration",
+    )
+    sender.add_periodic_task(
+        60 * 60,
+        sender.signature("planning.tasks.refresh_priorities"),
+        name="refresh work-order priorities",
+    )
+    sender.add_periodic_task(
+        60 * 60,
+        sender.signature("kpis.tasks.snapshot_kpis"),
+        name="snapshot KPIs for yesterday and today so far",
+    )

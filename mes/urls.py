@@ -14,12 +14,18 @@ urlpatterns = [
     path("", include("mes.core.urls")),
     path("orders/", include("orders.urls")),
     path("exceptions/", include("exceptions.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("planning/", include("planning.urls")),
+    path("shipping/", include("shipping.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("mes.core.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("exceptions.api.urls")),
+    path("api/v1/", include("planning.api.urls")),
+    path("api/v1/", include("shipping.api.urls")),
+    path("api/v1/", include("kpis.api.urls")),
 ]
 
 handler403 = "mes.core.views.permission_denied"

@@ -92,7 +92,7 @@ def make_order(
     *,
     state: str = OrderState.DRAFT,
     customer: Customer | None = None,
-    lines: int = 2,
+    lines: int | list[tuple[Item, Any]] = 2,
     external_id: str | None = None,
     actor: User | None = None,
     requested_in_days: int = 10,
@@ -105,13 +105,18 @@ def make_order(
         actor = User.objects.create(username="factory-admin", is_superuser=True, is_staff=True)
     customer = customer or CustomerFactory()
     today = timezone.localdate()
+    chosen = (
+        [(ItemFactory(), Decimal(10 * (i + 1))) for i in range(lines)]
+        if isinstance(lines, int)
+        else [(item, Decimal(str(quantity))) for item, quantity in lines]
+    )
     line_inputs = [
         services.LineInput(
-            item=ItemFactory(),
-            quantity=Decimal(10 * (i + 1)),
+            item=item,
+            quantity=quantity,
             requested_date=today + dt.timedelta(days=requested_in_days + i),
         )
-        for i in range(lines)
+        for i, (item, quantity) in enumerate(chosen)
     ]
     order = services.sales_order_create(
         customer=customer, user=actor, lines=line_inputs, external_id=external_id

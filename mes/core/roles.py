@@ -10,13 +10,24 @@ from django.db.models import Q
 
 PLANNER = "Planner"
 FLOOR_LEAD = "Floor lead"
+OPERATOR = "Operator"
 WAREHOUSE = "Warehouse"
 WAREHOUSE_LEAD = "Warehouse lead"
 SHIPPING = "Shipping"
 QUALITY = "Quality"
 INTEGRATION = "Integration"
 ADMIN = "Admin"
-ROLE_NAMES = [PLANNER, FLOOR_LEAD, WAREHOUSE, WAREHOUSE_LEAD, SHIPPING, QUALITY, INTEGRATION, ADMIN]
+ROLE_NAMES = [
+    PLANNER,
+    FLOOR_LEAD,
+    OPERATOR,
+    WAREHOUSE,
+    WAREHOUSE_LEAD,
+    SHIPPING,
+    QUALITY,
+    INTEGRATION,
+    ADMIN,
+]
 
 _WORK_EXCEPTIONS = [
     "exceptions.view_plantexception",
@@ -48,9 +59,28 @@ _READ_STOCK = [
     "inventory.view_scanrefusal",
 ]
 
+_READ_SHIPPING = [
+    "shipping.view_shipment",
+    "shipping.view_shipmentline",
+    "shipping.view_package",
+    "shipping.view_shipmentdocument",
+    "shipping.view_carrier",
+]
+
+_READ_PLANNING = [
+    "planning.view_workcenter",
+    "planning.view_routing",
+    "planning.view_routingoperation",
+    "planning.view_workorder",
+    "planning.view_operation",
+    "planning.view_downtime",
+    "planning.view_schedulerun",
+]
+
 # Moving stock: receive, put away, transfer, pick and stage kits, issue, scrap, count.
 _WAREHOUSE_WORK = [
     *_READ_STOCK,
+    *_READ_SHIPPING,
     "inventory.receive_goods",
     "inventory.pick_kit",
     "inventory.add_stockmove",
@@ -80,17 +110,38 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_item",
         "inventory.change_item",
         *_READ_STOCK,
+        *_READ_SHIPPING,
         "inventory.add_reservation",
         "core.view_event",
+        *_READ_PLANNING,
+        "planning.plan_workorder",
+        "planning.release_workorder",
+        "planning.override_release",
+        "planning.expedite_workorder",
+        "planning.hold_workorder",
         *_WORK_EXCEPTIONS,
     ],
     FLOOR_LEAD: [
         *_READ_ORDERS,
         *_READ_STOCK,
+        *_READ_SHIPPING,
         "orders.progress_salesorder",
+        *_READ_PLANNING,
+        "planning.run_operation",
+        "planning.report_downtime",
+        "planning.hold_workorder",
         "inventory.pick_kit",
         "inventory.add_stockmove",
         *_WORK_EXCEPTIONS,
+    ],
+    # Runs operations on a shared tablet; starting one issues its staged kit and
+    # completing the last receives the output, so those stock moves are theirs too.
+    OPERATOR: [
+        *_READ_PLANNING,
+        "inventory.view_item",
+        "planning.run_operation",
+        "inventory.pick_kit",
+        "inventory.add_stockmove",
     ],
     WAREHOUSE: [*_READ_ORDERS, *_WAREHOUSE_WORK, *_WORK_EXCEPTIONS],
     # Governed: cycle counts and adjustments, moving a staged reservation to another demand.
@@ -106,13 +157,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SHIPPING: [
         *_READ_ORDERS,
         *_READ_STOCK,
+        *_READ_SHIPPING,
         "orders.ship_salesorder",
         "inventory.add_stockmove",
+        "shipping.add_shipment",
+        "shipping.pick_shipment",
+        "shipping.ship_shipment",
+        "shipping.hold_shipment",
         *_WORK_EXCEPTIONS,
     ],
     QUALITY: [
         *_READ_ORDERS,
         *_READ_STOCK,
+        *_READ_SHIPPING,
         "orders.hold_salesorder",
         "inventory.place_hold",
         "inventory.release_hold",
@@ -132,17 +189,39 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_item",
         "inventory.change_item",
         *_READ_STOCK,
+        *_READ_SHIPPING,
         "inventory.add_billofmaterials",
         "inventory.change_billofmaterials",
         "inventory.add_location",
         "inventory.change_location",
         "inventory.add_expectedreceipt",
         "inventory.change_expectedreceipt",
+        # The ERP moves stock, reserves for its demands and relays quality decisions.
+        "inventory.add_stockmove",
+        "inventory.add_reservation",
+        "inventory.place_hold",
+        "inventory.release_hold",
         "core.view_event",
         "core.view_apiclient",
         "exceptions.view_plantexception",
         "exceptions.work_plantexception",
         "exceptions.view_task",
+        # Work centers, routings and work orders over the API (planning scopes).
+        *_READ_PLANNING,
+        "planning.add_workcenter",
+        "planning.change_workcenter",
+        "planning.add_routing",
+        "planning.change_routing",
+        # Planning a work order reserves its components.
+        "inventory.add_reservation",
+        "planning.plan_workorder",
+        "planning.release_workorder",
+        "planning.hold_workorder",
+        "planning.report_downtime",
+        # Shipments over the API: the ERP plans them from order lines (their stock is
+        # reserved) and reports the carrier's delivery confirmation.
+        "shipping.add_shipment",
+        "shipping.ship_shipment",
     ],
     ADMIN: ["*"],
 }
@@ -152,10 +231,11 @@ ROLE_HOMES: list[tuple[str, str]] = [
     (ADMIN, "admin:index"),
     (PLANNER, "orders:list"),
     (INTEGRATION, "core:events"),
-    (FLOOR_LEAD, "core:board"),
-    (WAREHOUSE_LEAD, "core:board"),
-    (WAREHOUSE, "core:board"),
-    (SHIPPING, "core:board"),
+    (FLOOR_LEAD, "planning:tablet"),
+    (OPERATOR, "planning:tablet"),
+    (WAREHOUSE_LEAD, "inventory:tablet"),
+    (WAREHOUSE, "inventory:tablet"),
+    (SHIPPING, "shipping:tablet"),
     (QUALITY, "core:board"),
 ]
 

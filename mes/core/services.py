@@ -10,13 +10,13 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import ValidationFailed
-from .events import EVENT_HANDLERS, collecting_follow_up_events, enqueue_after_commit
+from .events import EVENT_HANDLERS, collecting_follow_up_events
 from .models import ApiClient, Event, IdempotencyRecord
 from .roles import INTEGRATION
 
@@ -25,13 +25,22 @@ logger = logging.getLogger(__name__)
 API_SCOPES: dict[str, str] = {
     "orders:read": "Read customers, sales orders, promise dates and change requests",
     "orders:write": "Create and update sales orders, run their transitions, request changes",
-    "masterdata:read": "Read items and customers",
-    "masterdata:write": "Create and update items and customers",
+    "masterdata:read": "Read items, bills of materials, locations and customers",
+    "masterdata:write": "Create and update items, bills of materials, locations and customers",
     "events:read": "Read the event feed",
     "exceptions:read": "Read exceptions and tasks",
     "exceptions:write": "Acknowledge and resolve exceptions",
     "events:write": "Post events from outside systems (ERP, machine gateways)",
     "webhooks:write": "Manage the client's webhook subscriptions",
+    "inventory:read": "Read stock: balances, moves, lots, receipts, reservations, holds, trace",
+    "inventory:write": "Announce expected receipts, transfer stock, reserve and release stock",
+    "quality:write": "Place and release quality holds",
+    "planning:read": "Read work orders, operations, schedule runs, downtime; ask for promises",
+    "planning:write": "Plan, release, hold and cancel work orders; request schedule runs; "
+    "report downtime",
+    "shipping:read": "Read shipments with their lines, lots, packages and documents (PDF)",
+    "shipping:write": "Plan shipments from ready order lines; confirm deliveries",
+    "kpis:read": "Read execution KPIs, their breakdowns and daily snapshots",
 }
 
 
@@ -42,23 +51,20 @@ MAX_FOLLOW_UPS = 20
 def event_process(*, event_id: int) -> Event | None:
     """Run the handlers for one event and mark it processed, exactly once.
 
-    The row lock makes a redelivered or re-driven copy wait and then find the event
-    already processed, so its effects are never doubled. Events its handlers emit (an
-    exception raised) are handled in the same transaction: all of it commits, or none.
+    The claim (one UPDATE of the unprocessed row) locks it: a redelivered or re-driven
+    copy waits, then finds the event processed and does nothing, so effects are never
+    doubled. Events its handlers emit (an exception raised) are handled in the same
+    transaction: all of it commits, or none, and a failure leaves the event unprocessed.
     """
     try:
         with transaction.atomic():
-            event = Event.objects.select_for_update().filter(pk=event_id).first()
-            if event is None or event.processed_at is not None:
-                return event
-            with collecting_follow_up_events() as follow_ups:
+            event = _event_claim(event_id)
+            if event is None:  # processed already, or gone
+                return Event.objects.filter(pk=event_id).first()
+            with collecting_follow_up_events(limit=MAX_FOLLOW_UPS) as follow_ups:
                 _event_handle(event)
-                handled = 0
-                while follow_ups and handled < MAX_FOLLOW_UPS:
+                while follow_ups:  # written processed already (see event_emit)
                     _event_handle(follow_ups.pop(0))
-                    handled += 1
-            for left in follow_ups:  # a long chain goes back through the broker
-                enqueue_after_commit(_process_event_task(), left.pk)
             return event
     except (OperationalError, InterfaceError):
         # The database is unreachable: nothing can be recorded; the task retries with
@@ -72,19 +78,24 @@ def event_process(*, event_id: int) -> Event | None:
         return Event.objects.filter(pk=event_id).first()
 
 
+def _event_claim(event_id: int) -> Event | None:
+    """Mark the event processed and read it, in one statement, if it is not processed
+    yet. Its row stays locked until the transaction ends; the handlers' failure rolls the
+    mark back with everything else."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    claimed = list(
+        Event.objects.raw(
+            f"UPDATE {table} SET processed_at = %s, attempts = attempts + 1, last_error = '' "  # noqa: S608 - table name from the model
+            "WHERE id = %s AND processed_at IS NULL RETURNING *",
+            [timezone.now(), event_id],
+        )
+    )
+    return claimed[0] if claimed else None
+
+
 def _event_handle(event: Event) -> None:
     for handler in EVENT_HANDLERS:
         handler(event)
-    event.processed_at = timezone.now()
-    event.attempts += 1
-    event.last_error = ""
-    event.save(update_fields=["processed_at", "attempts", "last_error"])
-
-
-def _process_event_task():  # type: ignore[no-untyped-def]
-    from .tasks import process_event
-
-    return process_event
 
 
 def events_due_for_redrive(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:

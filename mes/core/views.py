@@ -95,6 +95,23 @@ def role_required(*perms: str) -> Callable[[ViewFunction], ViewFunction]:
     return decorate
 
 
+def any_permission_required(*perms: str) -> Callable[[ViewFunction], ViewFunction]:
+    """Like role_required, but one of `perms` is enough (a page several roles share)."""
+
+    def decorate(view: ViewFunction) -> ViewFunction:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _login_redirect(request)
+            if not any(request.user.has_perm(perm) for perm in perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 class PartialTemplateMixin:
     """Full page for a normal request; only the partial for an HTMX request.
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "orders",
     "planning",
     "shipping",
+    "kpis",
     "exceptions",
 ]
 
@@ -138,6 +139,10 @@ USE_TZ = True
 PLANT_TIME_ZONE = env.str("PLANT_TIME_ZONE", default="Europe/Berlin")
 TIME_ZONE = PLANT_TIME_ZONE
 PLANT_NAME = env.str("PLANT_NAME", default="Demo Plant")
+# Ship-from on packing slips, bills of lading and labels: lines separated by "\n".
+PLANT_ADDRESS = env.str(
+    "PLANT_ADDRESS", default="Industriestrasse 12\n86150 Augsburg\nGermany", multiline=True
+)
 
 # --- Static files ----------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -231,6 +236,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 # No task has a rate limit: skip the token-bucket bookkeeping on every message.
 CELERY_WORKER_DISABLE_RATE_LIMITS = True
+# Celery's Django fixup closes every database connection around every task unless this
+# is set: a new Postgres connection (a backend forked, authenticated) for each event. Set,
+# it force-closes only once per this many tasks; mes.core.tasks closes a connection after
+# a task the way Django does after a request (on errors, or past CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = PLANT_TIME_ZONE
@@ -245,6 +255,19 @@ OUTBOX_REDRIVE_AFTER_SECONDS = env.int("OUTBOX_REDRIVE_AFTER_SECONDS", default=3
 OUTBOX_REDRIVE_INTERVAL_SECONDS = env.int("OUTBOX_REDRIVE_INTERVAL_SECONDS", default=15)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=20)
+# Beat looks for expected receipts past their date this often (each is reported once a day).
+DELAYED_RECEIPTS_INTERVAL_SECONDS = env.int("DELAYED_RECEIPTS_INTERVAL_SECONDS", default=3600)
+# The schedule: how far ahead, how long CP-SAT may search, and whether events re-run it.
+SCHEDULE_HORIZON_DAYS = env.int("SCHEDULE_HORIZON_DAYS", default=14)
+SCHEDULE_TIME_LIMIT_SECONDS = env.float("SCHEDULE_TIME_LIMIT_SECONDS", default=10.0)
+SCHEDULE_AUTOMATICALLY = env.bool("SCHEDULE_AUTOMATICALLY", default=True)
+SCHEDULE_DEBOUNCE_SECONDS = env.int("SCHEDULE_DEBOUNCE_SECONDS", default=3)
+# The must-ship board's constrained work centers are recomputed at most this often.
+MUSTSHIP_CONSTRAINED_CACHE_SECONDS = env.int("MUSTSHIP_CONSTRAINED_CACHE_SECONDS", default=5)
+# A shared shop tablet locks (back to the badge prompt) after this many idle minutes.
+TABLET_IDLE_LOCK_MINUTES = env.int("TABLET_IDLE_LOCK_MINUTES", default=5)
+# Open downtimes are re-announced with their duration this often (rules on "down > N min").
+DOWNTIME_ANNOUNCE_INTERVAL_SECONDS = env.int("DOWNTIME_ANNOUNCE_INTERVAL_SECONDS", default=300)
 
 # --- Logging ---------------------------------------------------------------------
 LOGGING = {

@@ -28,3 +28,9 @@ AXES_FAILURE_LIMIT = 3
 API_PERMISSION_CACHE_SECONDS = 0
 # Tests edit rules between events and expect the effect at once.
 RULES_CACHE_SECONDS = 0
+# Tests schedule when they mean to (settings fixture turns it on), in a second at most.
+SCHEDULE_AUTOMATICALLY = env.bool("SCHEDULE_AUTOMATICALLY", default=False)
+SCHEDULE_TIME_LIMIT_SECONDS = 2.0
+SCHEDULE_DEBOUNCE_SECONDS = 0
+# Tests count the board's queries on every request.
+MUSTSHIP_CONSTRAINED_CACHE_SECONDS = 0

@@ -8,7 +8,7 @@ import django_filters
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,28 +16,13 @@ from rest_framework.views import APIView
 
 from mes.core.api.conditional import check_if_match, etag_for, if_none_match_hits
 from mes.core.api.idempotency import idempotent
+from mes.core.api.schema import IDEMPOTENCY_HEADER, IF_MATCH_HEADER, PROBLEM
 from mes.core.errors import Conflict, ValidationFailed
 
 from .. import services
 from ..models import ChangeRequest, Customer, OrderState, SalesOrder, SalesOrderLine, ShipToAddress
 from ..selectors import change_requests_list
 from . import serializers as s
-
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json)")
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe POST: a replay returns the first response.",
-)
-IF_MATCH_HEADER = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The ETag you read; 412 when the order changed since.",
-)
 
 
 def _order_queryset():  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from mes.core.models import ApiClient
-from mes.core.services import api_key_hash
+from mes.core.services import API_SCOPES, api_key_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -67,15 +67,11 @@ def test_command_key_is_limited_to_its_scopes():
     [
         (
             ["ERP", "--scope", "orders:read", "--scope", "orders:delete"],
-            "Unknown scope(s): orders:delete. Known: orders:read, orders:write, "
-            "masterdata:read, masterdata:write, events:read, exceptions:read, "
-            "exceptions:write, events:write, webhooks:write.",
+            f"Unknown scope(s): orders:delete. Known: {', '.join(API_SCOPES)}.",
         ),
         (
             ["ERP"],
-            "Give at least one --scope (orders:read, orders:write, masterdata:read, "
-            "masterdata:write, events:read, exceptions:read, exceptions:write, events:write, "
-            "webhooks:write).",
+            f"Give at least one --scope ({', '.join(API_SCOPES)}).",
         ),
         (["  ", "--scope", "orders:read"], "Give the client a name."),
     ],

@@ -55,7 +55,7 @@ def test_login_page_renders(client):
     ("role", "home"),
     [
         (PLANNER, "orders:list"),
-        (FLOOR_LEAD, "core:board"),
+        (FLOOR_LEAD, "planning:tablet"),
         (INTEGRATION, "core:events"),
         (ADMIN, "admin:index"),
     ],
@@ -98,7 +98,7 @@ def test_home_sends_a_signed_in_user_to_their_role_home(client, floor_lead):
     response = client.get(reverse("home"))
     # then
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:board")
+    assert response["Location"] == reverse("planning:tablet")
 
 
 def test_wrong_password_shows_the_error_and_signs_nobody_in(client, planner):
@@ -133,13 +133,20 @@ def test_navigation_follows_the_role(client, floor_lead):
     response = client.get(reverse("core:board"))
     # then
     labels = [str(item["label"]) for item in response.context["nav_items"]]
-    assert labels == ["Orders", "Change requests", "Plant board", "Exceptions", "My tasks"]
+    assert labels == [
+        "Orders",
+        "Change requests",
+        "Plant board",
+        "Must ship",
+        "Exceptions",
+        "My tasks",
+        "Warehouse",
+        "Stock",
+        "Holds",
+        "Shop floor",
+    ]
     assert [item["active"] for item in response.context["nav_items"]] == [
-        False,
-        False,
-        True,
-        False,
-        False,
+        label == "Plant board" for label in labels
     ]
 
 

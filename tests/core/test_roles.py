@@ -38,6 +38,7 @@ def test_every_role_exists_after_migrations() -> None:
     assert ROLE_NAMES == [
         "Planner",
         "Floor lead",
+        "Operator",
         "Warehouse",
         "Warehouse lead",
         "Shipping",

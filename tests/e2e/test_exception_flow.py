@@ -44,7 +44,7 @@ def test_floor_lead_acknowledges_and_resolves_a_work_center_down(new_page, floor
     # when: the floor lead opens the board on a tablet-sized screen
     page = new_page(1280, 800)
     login(page, "fiona", PASSWORD)
-    page.wait_for_url(re.compile(r"/board/$"))
+    page.wait_for_url(re.compile(r"/planning/floor/$"))  # a floor lead lands on the tablet
     assert page.get_by_test_id("open-exceptions-count").inner_text().startswith("1")
     page.get_by_role("link", name=re.compile("^Exceptions")).click()
     page.wait_for_url(re.compile(r"/exceptions/$"))

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from inventory.models import Item
 from mes.core.models import ApiClient, Event, FieldChange, TransitionLog
 from mes.core.roles import ROLE_NAMES
+from mes.core.services import API_SCOPES
 from orders.models import (
     COMMITTED_OPEN_STATES,
     PRODUCTION_STATES,
@@ -100,6 +101,7 @@ def test_seed_demo_makes_one_demo_user_per_role_and_an_admin():
         "planner": ["Planner"],
         "planner2": ["Planner"],
         "floorlead": ["Floor lead"],
+        "operator": ["Operator"],
         "warehouse": ["Warehouse"],
         "warehouselead": ["Warehouse lead"],
         "shipping": ["Shipping"],
@@ -113,19 +115,8 @@ def test_seed_demo_makes_one_demo_user_per_role_and_an_admin():
     assert not User.objects.filter(is_superuser=True).exclude(username="admin").exists()
     assert User.objects.get(username="planner").check_password("planner-demo")
     assert User.objects.get(username="planner2").check_password("planner2-demo")
-    assert ApiClient.objects.get(name="ERP (demo)").scopes == sorted(
-        [
-            "orders:read",
-            "orders:write",
-            "masterdata:read",
-            "masterdata:write",
-            "events:read",
-            "events:write",
-            "exceptions:read",
-            "exceptions:write",
-            "webhooks:write",
-        ]
-    )
+    # The demo client holds every scope there is.
+    assert ApiClient.objects.get(name="ERP (demo)").scopes == sorted(API_SCOPES)
 
 
 def test_seed_demo_twice_changes_nothing():

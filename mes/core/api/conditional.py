@@ -49,3 +49,25 @@ def check_if_match(request: Any, current: Any) -> None:
         raise PreconditionFailed(
             _("The record changed since you read it: GET it again and retry with its new ETag.")
         )
+
+
+def with_etag(data: Any, code: int = 200, location: str = "") -> Any:
+    """A response carrying the record's ETag (and Location for a created one)."""
+    from rest_framework.response import Response
+
+    response = Response(data, status=code)
+    response["ETag"] = etag_for(data)
+    if location:
+        response["Location"] = location
+    return response
+
+
+def detail_response(request: Any, data: Any) -> Any:
+    """A record as read, with its ETag; 304 when the client's copy is current."""
+    from rest_framework import status
+    from rest_framework.response import Response
+
+    response = with_etag(data)
+    if if_none_match_hits(request, response["ETag"]):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": response["ETag"]})
+    return response

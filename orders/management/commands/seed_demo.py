@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from inventory.demo import seed_inventory_demo
 from inventory.models import Item
 from inventory.services import item_upsert
 from mes.core import roles
@@ -30,6 +31,8 @@ from mes.core.services import API_SCOPES, api_client_create
 from mes.core.transitions import transition_run
 from orders import services
 from orders.models import ChangeRequest, Customer, SalesOrder, SalesOrderLine, ShipToAddress
+from planning.demo import seed_planning_demo
+from shipping.demo import seed_shipping_demo
 
 # --- who ---------------------------------------------------------------------------
 
@@ -49,6 +52,7 @@ DEMO_USERS = [
     DemoUser("planner", roles.PLANNER, "Planner"),
     DemoUser("planner2", roles.PLANNER, "Planner (second, approves changes)"),
     DemoUser("floorlead", roles.FLOOR_LEAD, "Floor lead"),
+    DemoUser("operator", roles.OPERATOR, "Operator (badge OP-1, PIN 1234)"),
     DemoUser("warehouse", roles.WAREHOUSE, "Warehouse"),
     DemoUser("warehouselead", roles.WAREHOUSE_LEAD, "Warehouse lead (counts, adjustments)"),
     DemoUser("shipping", roles.SHIPPING, "Shipping"),
@@ -502,6 +506,9 @@ class Command(BaseCommand):
                 self.stdout.write("Demo plant data exists already: nothing to add.")
             else:
                 self.load_plant(users, client.user)
+            seed_inventory_demo(users=users, stdout=self.stdout)
+            seed_planning_demo(users=users, stdout=self.stdout)
+            seed_shipping_demo(users=users, stdout=self.stdout)
         self.print_logins()
         if key:
             self.stdout.write("")

@@ -2,8 +2,10 @@
 
 Customers and items are created when missing; orders and lines are bulk-created in
 realistic states (promise dates on every committed line, shipped quantities on shipped
-orders, the state a held order came from). Unlike seed_demo this skips the services and
-so writes no transition history and no events: it is for volume, not for demos.
+orders, the state a held order came from). With `--moves N` it adds the plant's stock
+ledger too (inventory.generate: locations, lots, N moves with a three-level genealogy,
+balances computed from the ledger). Unlike seed_demo this skips the services and so
+writes no transition history and no events: it is for volume, not for demos.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from inventory.generate import generate_inventory
 from inventory.models import Item
 from orders.models import (
     HOLDABLE_STATES,
@@ -77,6 +80,12 @@ class Command(BaseCommand):
         parser.add_argument("--items", type=int, default=200, help="items to have")
         parser.add_argument("--seed", type=int, default=42, help="random seed")
         parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--moves",
+            type=int,
+            default=0,
+            help="stock ledger moves to add (with locations, lots, genealogy and balances)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         n_orders, n_lines = options["orders"], options["lines_per_order"]
@@ -85,6 +94,8 @@ class Command(BaseCommand):
             raise CommandError("Give at least one customer and one item; no negative counts.")
         if n_orders and n_lines < 1:
             raise CommandError("Orders need at least one line each.")
+        if options["moves"] < 0:
+            raise CommandError("Give a number of moves of 0 or more.")
         rng = random.Random(options["seed"])  # noqa: S311 - test data, not secrets
         started = time.monotonic()
         with transaction.atomic():
@@ -98,6 +109,15 @@ class Command(BaseCommand):
             f"added {created} orders with {created * n_lines} lines "
             f"in {time.monotonic() - started:.1f} s."
         )
+        if options["moves"]:
+            stock = generate_inventory(
+                moves=options["moves"], items=items, seed=options["seed"], out=self.stdout
+            )
+            self.stdout.write(
+                f"Added {stock['moves']} stock moves, {stock['lots']} lots, "
+                f"{stock['genealogy']} genealogy links; {stock['balances']} balances computed "
+                f"from the ledger in {stock['seconds']:.1f} s."
+            )
 
     def ensure_customers(self, count: int, rng: random.Random) -> list[Customer]:
         codes = [f"PC{n:05d}" for n in range(1, count + 1)]
