@@ -35,15 +35,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import secrets
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import benchlib
-from benchlib import RESULTS_DIR, ROOT, database_ensure, log, percentile
+from benchlib import RESULTS_DIR, database_ensure, log, percentile
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mes_bench_dispatch"
 PREFIX = "BD"
@@ -52,15 +49,6 @@ FAMILIES = 4
 OPERATIONS_FULL = 5_000
 OPERATIONS_QUICK = 500
 TARGET_P95_MS = 50.0
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    import django
-
-    django.setup()
 
 
 def _plant(operations: int) -> dict[str, Any]:
@@ -242,34 +230,8 @@ def main() -> int:
 
     url = benchlib.database_url(DEFAULT_DATABASE_URL)
     database_ensure(url)
-    workdir = Path(tempfile.mkdtemp(prefix="mes-bench-dispatch-"))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL", "DEBUG"}
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mes.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "testserver",
-            "DATABASE_URL": url,
-            "CONN_MAX_AGE": "600",
-            "LOG_LEVEL": "WARNING",
-            "MES_VAR_DIR": str(workdir),
-            "MES_BROKER_DIR": str(workdir / "broker"),
-            # Nothing here should queue a schedule run.
-            "SCHEDULE_AUTOMATICALLY": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
     began = time.perf_counter()
-    _setup_django(env)
-    from django.core.management import call_command
-
-    log("Migrating ...")
-    call_command("migrate", "--noinput", verbosity=0)
+    benchlib.django_in_process(url, "mes-bench-dispatch-")
     plant = _plant(operations)
     _sequence()
     measured = _measure(samples, warmup)

@@ -44,16 +44,13 @@ import datetime as dt
 import json
 import os
 import random
-import secrets
 import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import benchlib
-from benchlib import RESULTS_DIR, ROOT, database_ensure, log, percentile
+from benchlib import RESULTS_DIR, database_ensure, log, percentile
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mes_bench_mustship"
 PREFIX = "BM"
@@ -68,15 +65,6 @@ BATCH = 2_000
 # Bumped when the generated book changes shape, so an older one is made again.
 GENERATOR_VERSION = 2
 OPEN_ORDER_STATES = ["confirmed", "in_production", "ready_to_ship", "partially_shipped"]
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    import django
-
-    django.setup()
 
 
 def _marker(lines: int, shipments: int) -> str:
@@ -585,33 +573,8 @@ def main() -> int:
 
     url = benchlib.database_url(DEFAULT_DATABASE_URL)
     database_ensure(url)
-    workdir = Path(tempfile.mkdtemp(prefix="mes-bench-mustship-"))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL", "DEBUG"}
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mes.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "testserver",
-            "DATABASE_URL": url,
-            "CONN_MAX_AGE": "600",
-            "LOG_LEVEL": "WARNING",
-            "MES_VAR_DIR": str(workdir),
-            "MES_BROKER_DIR": str(workdir / "broker"),
-            "SCHEDULE_AUTOMATICALLY": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
     began = time.perf_counter()
-    _setup_django(env)
-    from django.core.management import call_command
-
-    log("Migrating ...")
-    call_command("migrate", "--noinput", verbosity=0)
+    benchlib.django_in_process(url, "mes-bench-mustship-")
     book = _book(lines, shipments)
     measured = _measure(samples, warmup)
     page = measured["timings"]["page"]
