@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -29,38 +25,6 @@ pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 WEBHOOKS = "/api/v1/webhooks/"
 SECRET = "s3cret-s3cret-s3cret"
-
-
-@dataclass
-class Receiver:
-    """A local HTTP receiver: records each POST, answers with `status`."""
-
-    url: str
-    status: int = 200
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append({"headers": self.headers, "body": body})
-            self.send_response(state.status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/mes"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

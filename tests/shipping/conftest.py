@@ -4,10 +4,6 @@ helpers that drive a shipment through the real services step by step."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -129,35 +125,3 @@ def hand_over(world: SimpleNamespace, shipment: Shipment, actor: Any, **kw: Any)
         tracking_number=kw.pop("tracking_number", "JD0146000012345"),
         driver_name=kw.pop("driver_name", "M. Keller"),
     )
-
-
-@dataclass
-class Receiver:
-    """A local HTTP receiver: records each POST, answers with `status`."""
-
-    url: str
-    status: int = 200
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append({"headers": self.headers, "body": body})
-            self.send_response(state.status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/erp"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
