@@ -348,7 +348,36 @@ def _lot_needed(values: dict[str, Any]) -> bool:
     return isinstance(item, Item) and item.is_tracked
 
 
-class MoveForm(LocationFieldsMixin, ScanFlowForm):
+class StockScanForm(LocationFieldsMixin, ScanFlowForm):
+    """A scan flow over an item and, when it is tracked, its lot."""
+
+    def step_needed(self, name: str, values: dict[str, Any]) -> bool:
+        return name != "lot" or _lot_needed(values)
+
+    def clean_item(self) -> Item | None:
+        return self._item()
+
+    def clean_lot(self) -> Lot | None:
+        return self._lot()
+
+
+class ReasonStepMixin:
+    """A reason-code step whose choices come from the view, shown by its label."""
+
+    fields: dict[str, Any]
+
+    def __init__(self, *args: Any, reason_choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self.fields["reason_code"].choices = reason_choices
+        self._reason_labels = dict(reason_choices)
+
+    def display(self, name: str, value: Any) -> str:
+        if name == "reason_code":
+            return str(self._reason_labels.get(value, value))
+        return super().display(name, value)  # type: ignore[misc]
+
+
+class MoveForm(StockScanForm):
     """Move stock: from, item, lot, to, quantity."""
 
     steps = ("from_location", "item", "lot", "to_location", "quantity")
@@ -365,26 +394,17 @@ class MoveForm(LocationFieldsMixin, ScanFlowForm):
         "quantity": _("Enter the quantity."),
     }
 
-    def step_needed(self, name: str, values: dict[str, Any]) -> bool:
-        return name != "lot" or _lot_needed(values)
-
     def clean_from_location(self) -> Location | None:
         return self._location("from_location")
 
     def clean_to_location(self) -> Location | None:
         return self._location("to_location")
 
-    def clean_item(self) -> Item | None:
-        return self._item()
-
-    def clean_lot(self) -> Lot | None:
-        return self._lot()
-
     def clean_quantity(self) -> Decimal | None:
         return self._quantity()
 
 
-class ScrapForm(LocationFieldsMixin, ScanFlowForm):
+class ScrapForm(ReasonStepMixin, StockScanForm):
     """Scrap stock with a reason: location, item, lot, quantity, reason, note."""
 
     steps = ("location", "item", "lot", "quantity", "reason_code", "note")
@@ -405,33 +425,14 @@ class ScrapForm(LocationFieldsMixin, ScanFlowForm):
         "reason_code": _("Choose why the stock is scrapped."),
     }
 
-    def __init__(self, *args: Any, reason_choices: Choices, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["reason_code"].choices = reason_choices
-        self._reason_labels = dict(reason_choices)
-
-    def step_needed(self, name: str, values: dict[str, Any]) -> bool:
-        return name != "lot" or _lot_needed(values)
-
-    def display(self, name: str, value: Any) -> str:
-        if name == "reason_code":
-            return str(self._reason_labels.get(value, value))
-        return super().display(name, value)
-
     def clean_location(self) -> Location | None:
         return self._location("location")
-
-    def clean_item(self) -> Item | None:
-        return self._item()
-
-    def clean_lot(self) -> Lot | None:
-        return self._lot()
 
     def clean_quantity(self) -> Decimal | None:
         return self._quantity()
 
 
-class CountForm(LocationFieldsMixin, ScanFlowForm):
+class CountForm(ReasonStepMixin, StockScanForm):
     """A cycle count: location, item, lot, the counted quantity; a reason when the count
     differs from the books (the service says when it does)."""
 
@@ -459,27 +460,8 @@ class CountForm(LocationFieldsMixin, ScanFlowForm):
         "counted_quantity": _("Enter the quantity you counted."),
     }
 
-    def __init__(self, *args: Any, reason_choices: Choices, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["reason_code"].choices = reason_choices
-        self._reason_labels = dict(reason_choices)
-
-    def step_needed(self, name: str, values: dict[str, Any]) -> bool:
-        return name != "lot" or _lot_needed(values)
-
-    def display(self, name: str, value: Any) -> str:
-        if name == "reason_code":
-            return str(self._reason_labels.get(value, value))
-        return super().display(name, value)
-
     def clean_location(self) -> Location | None:
         return self._location("location")
-
-    def clean_item(self) -> Item | None:
-        return self._item()
-
-    def clean_lot(self) -> Lot | None:
-        return self._lot()
 
     def clean_counted_quantity(self) -> Decimal | None:
         raw = (self.cleaned_data.get("counted_quantity") or "").strip()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from mes.core.errors import DomainError
+from mes.core.formatting import quantity_text
 from mes.core.forms import add_service_errors, reason_code_choices
 from mes.core.views import any_permission_required, render_maybe_partial, role_required
 
@@ -204,7 +205,7 @@ def receipt_receive_page(request: HttpRequest, number: str) -> HttpResponse:
                 _("%(number)s received: %(qty)s %(unit)s of %(sku)s.")
                 % {
                     "number": done.number,
-                    "qty": _plain(values["quantity"]),
+                    "qty": quantity_text(values["quantity"]),
                     "unit": receipt.item.unit,
                     "sku": receipt.item.sku,
                 },
@@ -319,7 +320,7 @@ def move(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Moved %(qty)s %(unit)s of %(stock)s from %(from)s to %(to)s.")
                 % {
-                    "qty": _plain(v["quantity"]),
+                    "qty": quantity_text(v["quantity"]),
                     "unit": v["item"].unit,
                     "stock": _stock_label(v["item"], v.get("lot")),
                     "from": v["from_location"].code,
@@ -354,7 +355,7 @@ def scrap(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Scrapped %(qty)s %(unit)s of %(stock)s at %(location)s.")
                 % {
-                    "qty": _plain(v["quantity"]),
+                    "qty": quantity_text(v["quantity"]),
                     "unit": v["item"].unit,
                     "stock": _stock_label(v["item"], v.get("lot")),
                     "location": v["location"].code,
@@ -393,11 +394,11 @@ def count(request: HttpRequest) -> HttpResponse:
                 request,
                 text
                 % {
-                    "qty": _plain(counted.counted_quantity),
+                    "qty": quantity_text(counted.counted_quantity),
                     "unit": v["item"].unit,
                     "stock": _stock_label(v["item"], v.get("lot")),
                     "location": v["location"].code,
-                    "diff": f"{'+' if difference > 0 else ''}{_plain(difference)}",
+                    "diff": f"{'+' if difference > 0 else ''}{quantity_text(difference)}",
                 },
             )
             return redirect(reverse("inventory:count"))
@@ -494,7 +495,7 @@ def kit_pick_page(request: HttpRequest, number: str) -> HttpResponse:
         request,
         _("Picked %(qty)s %(unit)s of %(stock)s.")
         % {
-            "qty": _plain(move_done.quantity),
+            "qty": quantity_text(move_done.quantity),
             "unit": move_done.item.unit,
             "stock": _stock_label(move_done.item, move_done.lot),
         },
@@ -835,11 +836,6 @@ def trace_lot(request: HttpRequest, lot_id: int) -> HttpResponse:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> str:
-    text = f"{value.normalize():f}" if hasattr(value, "normalize") else str(value)
-    return "0" if text in {"-0", ""} else text
 
 
 def _stock_label(item: Item, lot: Lot | None) -> str:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory.models import Item
+from mes.core.actors import permission_check
 from mes.core.errors import Conflict, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
 from mes.core.governance import governed_field_change, reason_code_get
@@ -124,11 +125,6 @@ def _validate_lines(lines: list[LineInput], *, today: dt.date) -> None:
         raise ValidationFailed(_("Some lines are not valid."), errors=errors)
 
 
-def _check_perm(user: Any, perm: str, message: str) -> None:
-    if user is not None and not user.has_perm(perm):
-        raise NotPermitted(message)
-
-
 def _replace_lines(order: SalesOrder, lines: list[LineInput]) -> None:
     order.lines.all().delete()
     _insert_lines(order, lines)
@@ -169,7 +165,7 @@ def _resolve_ship_to(customer: Customer, ship_to: ShipToAddress | None) -> ShipT
 
 
 def _order_entry_check(*, customer: Customer, user: Any, lines: list[LineInput]) -> None:
-    _check_perm(user, "orders.add_salesorder", _("You are not allowed to enter sales orders."))
+    permission_check(user, "orders.add_salesorder", _("You are not allowed to enter sales orders."))
     if customer is None or not customer.active:
         raise ValidationFailed(_("Choose an active customer."), field="customer")
     _validate_lines(lines, today=plant_today())
@@ -252,7 +248,9 @@ def sales_order_update_draft(
     lines: list[LineInput] | None = None,
 ) -> SalesOrder:
     """Edit a draft: header and lines are authored freely until the order is confirmed."""
-    _check_perm(user, "orders.change_salesorder", _("You are not allowed to edit sales orders."))
+    permission_check(
+        user, "orders.change_salesorder", _("You are not allowed to edit sales orders.")
+    )
     if lines is not None:
         _validate_lines(lines, today=plant_today())
     with transaction.atomic():
@@ -289,7 +287,9 @@ def sales_order_update_notes(
     *, order: SalesOrder, user: Any, customer_po: str | None = None, notes: str | None = None
 ) -> SalesOrder:
     """Ungoverned header fields stay editable after confirmation."""
-    _check_perm(user, "orders.change_salesorder", _("You are not allowed to edit sales orders."))
+    permission_check(
+        user, "orders.change_salesorder", _("You are not allowed to edit sales orders.")
+    )
     with transaction.atomic():
         locked = SalesOrder.objects.select_for_update().get(pk=order.pk)
         wanted = {"customer_po": customer_po, "notes": notes}
@@ -548,7 +548,7 @@ def change_request_create(
     Before production starts the requester's change applies at once (still recorded);
     once in production it waits for a second planner's approval.
     """
-    _check_perm(user, "orders.request_change", _("You are not allowed to request changes."))
+    permission_check(user, "orders.request_change", _("You are not allowed to request changes."))
     errors: dict[str, list[str]] = {}
     if kind not in ChangeRequest.Kind.values:
         errors["kind"] = [

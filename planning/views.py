@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from mes.core.errors import DomainError, IllegalTransition, NotPermitted, ValidationFailed
+from mes.core.formatting import quantity_text
 from mes.core.forms import add_service_errors, reason_code_choices
 from mes.core.selectors import history_for
 from mes.core.transitions import available_transitions
@@ -159,7 +160,7 @@ def work_order_create(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("%(wo)s planned: %(qty)s × %(sku)s.")
-                % {"wo": wo.number, "qty": _plain(wo.quantity), "sku": wo.item.sku},
+                % {"wo": wo.number, "qty": quantity_text(wo.quantity), "sku": wo.item.sku},
             )
             return redirect("planning:work_order", wo.number)
     return render(request, "planning/work_order_form.html", {"form": form})
@@ -806,9 +807,9 @@ def _run_action(
     text = _("%(who)s reported on %(op)s: %(good)s good, %(scrap)s scrap, %(rework)s rework.") % {
         "who": _name(operator),
         "op": outcome.operation,
-        "good": _plain(report.quantity_good),
-        "scrap": _plain(report.quantity_scrap),
-        "rework": _plain(report.quantity_rework),
+        "good": quantity_text(report.quantity_good),
+        "scrap": quantity_text(report.quantity_scrap),
+        "rework": quantity_text(report.quantity_rework),
     }
     if outcome.work_order_completed:
         text += " " + _("%(wo)s is complete.") % {"wo": outcome.operation.work_order.number}
@@ -942,8 +943,3 @@ def bring_up(request: HttpRequest, code: str) -> HttpResponse:
 
 def _name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
-
-
-def _plain(value: Any) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text

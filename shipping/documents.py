@@ -30,6 +30,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import HRFlowable
 
+from mes.core.formatting import quantity_text
+
 # A 4 x 6 inch thermal label, the usual size of a carton label.
 LABEL_SIZE = (101.6 * mm, 152.4 * mm)
 
@@ -89,11 +91,6 @@ class DocumentFacts:
     @property
     def total_weight_kg(self) -> Decimal:
         return sum((p.weight_kg for p in self.packages), Decimal("0"))
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -183,7 +180,7 @@ def _carrier_block(facts: DocumentFacts, s: dict[str, ParagraphStyle]) -> Paragr
 
 
 def _lots(line: LineFacts) -> str:
-    return ", ".join(f"{lot.lot} ({_plain(lot.quantity)})" for lot in line.lots) or "-"
+    return ", ".join(f"{lot.lot} ({quantity_text(lot.quantity)})" for lot in line.lots) or "-"
 
 
 def _packages_table(facts: DocumentFacts, s: dict[str, ParagraphStyle]) -> Table:
@@ -195,7 +192,7 @@ def _packages_table(facts: DocumentFacts, s: dict[str, ParagraphStyle]) -> Table
             [
                 package.label,
                 package.type,
-                _plain(package.weight_kg),
+                quantity_text(package.weight_kg),
                 f"{package.length_cm} x {package.width_cm} x {package.height_cm}",
                 _para("; ".join(package.contents) or "-", s["small"]),
             ]
@@ -204,7 +201,7 @@ def _packages_table(facts: DocumentFacts, s: dict[str, ParagraphStyle]) -> Table
         [
             _("Total: %(count)d package(s)") % {"count": len(facts.packages)},
             "",
-            _plain(facts.total_weight_kg),
+            quantity_text(facts.total_weight_kg),
             "",
             "",
         ]
@@ -249,8 +246,8 @@ def packing_slip_pdf(facts: DocumentFacts) -> bytes:
                     f"{line.order}/{line.line_no}",
                     line.customer_po or "-",
                     _para(f"{line.sku}\n{line.name}", s["small"]),
-                    f"{_plain(line.picked)} {line.unit}",
-                    _plain(line.short) if line.short else "-",
+                    f"{quantity_text(line.picked)} {line.unit}",
+                    quantity_text(line.short) if line.short else "-",
                     _para(_lots(line), s["small"]),
                 ]
             )
@@ -283,7 +280,7 @@ def bill_of_lading_pdf(facts: DocumentFacts) -> bytes:
                 [
                     line.sku,
                     _para(f"{line.name} ({line.order}/{line.line_no})", s["small"]),
-                    f"{_plain(line.picked)} {line.unit}",
+                    f"{quantity_text(line.picked)} {line.unit}",
                     _para(_lots(line), s["small"]),
                 ]
             )
@@ -349,7 +346,7 @@ def labels_pdf(facts: DocumentFacts) -> bytes:
             detail=_("%(count)d package(s), %(weight)s kg. Orders: %(orders)s")
             % {
                 "count": count,
-                "weight": _plain(facts.total_weight_kg),
+                "weight": quantity_text(facts.total_weight_kg),
                 "orders": ", ".join(facts.orders),
             },
         )
@@ -360,7 +357,7 @@ def labels_pdf(facts: DocumentFacts) -> bytes:
                 s,
                 code=package.label,
                 heading=_("Package %(n)d of %(count)d") % {"n": position, "count": count},
-                detail=f"{facts.number} · {package.type} · {_plain(package.weight_kg)} kg · "
+                detail=f"{facts.number} · {package.type} · {quantity_text(package.weight_kg)} kg · "
                 f"{package.length_cm} x {package.width_cm} x {package.height_cm} cm",
             )
         return story

@@ -25,6 +25,8 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from mes.core.formatting import quantity_text
+
 from .models import OPEN_STATES as SHIPMENT_OPEN_STATES
 from .models import S, Shipment, ShipmentLine
 
@@ -107,11 +109,6 @@ def _some(ids: Any) -> list[int]:
     """The ids, or one no row has: an empty list would skip the query, and the board
     runs the same queries on every page, whatever is on it."""
     return list(ids) or [0]
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @lru_cache(maxsize=16)
@@ -606,7 +603,11 @@ def _row(
             Risk(
                 "material_short",
                 _("%(short)s %(unit)s of %(item)s missing: not in stock or set aside")
-                % {"short": _plain(shortfall), "unit": line.item.unit, "item": line.item.sku},
+                % {
+                    "short": quantity_text(shortfall),
+                    "unit": line.item.unit,
+                    "item": line.item.sku,
+                },
                 _url("inventory:stock", query={"item": line.item.sku}),
             )
         )

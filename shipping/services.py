@@ -39,7 +39,7 @@ from inventory.models import (
     ScanRefusal,
     StockMove,
 )
-from inventory.services.ledger import _plain, move_post, quantity_clean
+from inventory.services.ledger import move_post, quantity_clean
 from inventory.services.picking import (
     PickDocument,
     PickLine,
@@ -50,8 +50,10 @@ from inventory.services.picking import (
     scan_refusal_record,
 )
 from inventory.services.reservations import reservations_release_for_demand, reserve
+from mes.core.actors import action_permission_require
 from mes.core.errors import Conflict, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode, TransitionLog
 from mes.core.numbering import number_assign, number_placeholder
@@ -84,13 +86,6 @@ MAX_PACKAGE_CM = 1000
 MAX_PACKAGE_KG = Decimal("9999999")
 # A delivery time reported ahead of our clock by more than this is refused.
 CLOCK_SKEW = dt.timedelta(minutes=5)
-
-
-def _permission_require(actor: Any, permission: str, action: str) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotPermitted(_("Sign in to %(action)s.") % {"action": action})
-    if not actor.has_perm(permission):
-        raise NotPermitted(_("You are not allowed to %(action)s.") % {"action": action})
 
 
 def _reservations(shipment: Shipment) -> Any:
@@ -174,7 +169,7 @@ def shipment_create(
     What cannot be reserved is reported by the reservation (`material.shortage`); it is
     picked short later. The dock is the first shipping location when none is named.
     """
-    _permission_require(user, ADD, _("plan shipments"))
+    action_permission_require(user, ADD, _("plan shipments"))
     errors: dict[str, list[str]] = {}
     wanted: dict[int, Decimal] = {}
     for so_line, quantity in lines or []:
@@ -244,12 +239,12 @@ def shipment_create(
                     )
                     % {
                         "line": so_line,
-                        "free": _plain(max(free, Decimal("0"))),
+                        "free": quantity_text(max(free, Decimal("0"))),
                         "unit": so_line.item.unit,
-                        "ordered": _plain(so_line.quantity),
-                        "shipped": _plain(so_line.shipped_quantity),
-                        "held": _plain(on_shipments),
-                        "wanted": _plain(wanted[so_line.pk]),
+                        "ordered": quantity_text(so_line.quantity),
+                        "shipped": quantity_text(so_line.shipped_quantity),
+                        "held": quantity_text(on_shipments),
+                        "wanted": quantity_text(wanted[so_line.pk]),
                     }
                 )
         if errors:
@@ -334,7 +329,7 @@ def shipment_pick(
     refused on screen and kept as a mis-pick (the refusal, the shipment's count and
     `pick.mismatch` are committed although the pick is refused). The first pick starts
     picking."""
-    _permission_require(actor, PICK, _("pick shipments"))
+    action_permission_require(actor, PICK, _("pick shipments"))
     shipment = _fresh(shipment)
     if shipment.state not in (S.PLANNED, S.PICKING):
         transition_run(instance=shipment, transition="start_picking", user=actor)  # names allowed
@@ -372,7 +367,7 @@ def shipment_short_pick(
 ) -> ShipmentLine:
     """Report `quantity` of a line as not found: the line ships less, what was reserved
     for it is freed, and `material.shortage` tells the planner."""
-    _permission_require(actor, PICK, _("pick shipments"))
+    action_permission_require(actor, PICK, _("pick shipments"))
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
     qty = None
@@ -402,10 +397,10 @@ def shipment_short_pick(
                     "short."
                 )
                 % {
-                    "open": _plain(locked.quantity_open),
+                    "open": quantity_text(locked.quantity_open),
                     "unit": locked.item.unit,
                     "item": locked.item.sku,
-                    "wanted": _plain(qty),
+                    "wanted": quantity_text(qty),
                 },
                 field="quantity",
             )
@@ -436,7 +431,12 @@ def shipment_short_pick(
             transition="short_pick",
             actor=actor,
             comment=_("%(qty)s %(unit)s of %(item)s short: %(note)s")
-            % {"qty": _plain(qty), "unit": locked.item.unit, "item": locked.item.sku, "note": note},
+            % {
+                "qty": quantity_text(qty),
+                "unit": locked.item.unit,
+                "item": locked.item.sku,
+                "note": note,
+            },
         )
         event_emit(
             type="material.shortage",
@@ -453,7 +453,7 @@ def shipment_short_pick(
                 "message": _("%(shipment)s was picked %(qty)s %(unit)s short of %(item)s: %(note)s")
                 % {
                     "shipment": shipment.number,
-                    "qty": _plain(qty),
+                    "qty": quantity_text(qty),
                     "unit": locked.item.unit,
                     "item": locked.item.sku,
                     "note": note,
@@ -547,7 +547,7 @@ def shipment_pack(
     its type, weight, dimensions, a unique Code 128 label (PKG-00000123) and, optionally,
     its contents (line id, lot, quantity) within what was picked; one package without
     contents holds everything."""
-    _permission_require(actor, PICK, _("pack shipments"))
+    action_permission_require(actor, PICK, _("pack shipments"))
     cleaned = _packages_clean(packages)
     with transaction.atomic():
         shipment = transition_run(instance=shipment, transition="pack", user=actor)
@@ -564,7 +564,7 @@ def shipment_pack(
                     "shipment": shipment.number,
                     "lines": "; ".join(
                         f"{line.sales_order_line} {line.item.sku} "
-                        f"{_plain(line.quantity_open)} {line.item.unit}"
+                        f"{quantity_text(line.quantity_open)} {line.item.unit}"
                         for line in open_lines
                     ),
                 }
@@ -607,7 +607,7 @@ def shipment_pack(
                     if packed[key] > picked[key]:
                         errors[content["where"]] = [
                             _("More of %(item)s packed than picked (%(picked)s).")
-                            % {"item": line.item.sku, "picked": _plain(picked[key])}
+                            % {"item": line.item.sku, "picked": quantity_text(picked[key])}
                         ]
         if errors:
             raise ValidationFailed(_("The packages are not valid."), errors=errors)
@@ -717,7 +717,7 @@ def _facts(shipment: Shipment) -> pdf.DocumentFacts:
                 width_cm=package.width_cm,
                 height_cm=package.height_cm,
                 contents=[
-                    f"{_plain(content.quantity)} {content.shipment_line.item.sku}"
+                    f"{quantity_text(content.quantity)} {content.shipment_line.item.sku}"
                     + (f" lot {content.lot.number}" if content.lot_id else "")
                     for content in package.contents.all()
                 ],
@@ -763,7 +763,7 @@ def shipment_documents_generate(*, shipment: Shipment, actor: Any) -> list[Shipm
     """Draw the packing slip, the bill of lading and the labels as PDF and keep them with
     the shipment (replacing older ones). Once packed, until it is handed over: the papers
     of a shipment that left are final."""
-    _permission_require(actor, SHIP, _("print shipment documents"))
+    action_permission_require(actor, SHIP, _("print shipment documents"))
     with transaction.atomic():
         locked = _locked(shipment)
         state = _document_state(locked)
@@ -807,7 +807,7 @@ def _documents_problems(shipment: Shipment) -> list[str]:
 def shipment_document(*, shipment: Shipment, actor: Any) -> Shipment:
     """packed -> documented, refused while the packing slip or the bill of lading is
     missing or out of date."""
-    _permission_require(actor, SHIP, _("document shipments"))
+    action_permission_require(actor, SHIP, _("document shipments"))
     with transaction.atomic():
         documented = transition_run(instance=shipment, transition="document", user=actor)
         problems = _documents_problems(documented)
@@ -829,7 +829,7 @@ def shipment_verify_package(*, shipment: Shipment, actor: Any, label: str) -> Pa
     refused and kept as an incorrect dispatch (the refusal, the shipment's count and
     `shipment.incorrect_dispatch`, committed although the scan is refused); an unknown
     label is refused and kept as an unknown barcode. Scanning a package twice is fine."""
-    _permission_require(actor, SHIP, _("load shipments"))
+    action_permission_require(actor, SHIP, _("load shipments"))
     label = (label or "").strip()
     if not label:
         raise ValidationFailed(_("Scan the package label."), field="label")
@@ -944,9 +944,9 @@ def _handover_reasons(
                 _("%(line)s has %(open)s %(unit)s left to ship; %(picked)s are picked.")
                 % {
                     "line": so_line,
-                    "open": _plain(so_line.open_quantity),
+                    "open": quantity_text(so_line.open_quantity),
                     "unit": line.item.unit,
-                    "picked": _plain(line.quantity_picked),
+                    "picked": quantity_text(line.quantity_picked),
                 }
             )
     orders = {line.sales_order_line.order.pk: line.sales_order_line.order for line in lines}
@@ -1014,7 +1014,7 @@ def shipment_hand_over(
     of lading is drawn again with the carrier, tracking number and driver, and
     `shipment.handed_over` is emitted (webhooks tell the ERP).
     """
-    _permission_require(actor, SHIP, _("hand shipments over"))
+    action_permission_require(actor, SHIP, _("hand shipments over"))
     errors: dict[str, list[str]] = {}
     chosen = _carrier_clean(carrier, errors)
     service_level = (service_level or "").strip()
@@ -1160,7 +1160,7 @@ def shipment_confirm_delivery(
 ) -> Shipment:
     """handed_over -> delivered, as the carrier or the customer reports it (the API);
     emits `shipment.delivered`."""
-    _permission_require(actor, SHIP, _("confirm deliveries"))
+    action_permission_require(actor, SHIP, _("confirm deliveries"))
     now = timezone.now()
     delivered_at = delivered_at or now
     note = (note or "").strip()
@@ -1232,7 +1232,7 @@ def shipment_transition(
             _("%(action)s happens only through its own step (pick, pack, document, hand over).")
             % {"action": transition.replace("_", " ").capitalize()}
         )
-    _permission_require(actor, "shipping.hold_shipment", _("hold or cancel shipments"))
+    action_permission_require(actor, "shipping.hold_shipment", _("hold or cancel shipments"))
     comment = (comment or "").strip()
     if transition in {"hold", "cancel"}:
         errors: dict[str, list[str]] = {}

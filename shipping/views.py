@@ -24,8 +24,8 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.models import ScanRefusal
-from inventory.services.ledger import _plain
 from mes.core.errors import DomainError, ValidationFailed
+from mes.core.formatting import quantity_text
 from mes.core.forms import add_service_errors, reason_code_choices
 from mes.core.selectors import history_for
 from mes.core.transitions import available_transitions
@@ -515,7 +515,7 @@ def shipment_pick_page(request: HttpRequest, number: str) -> HttpResponse:
         request,
         _("Picked %(qty)s %(unit)s of %(item)s%(lot)s to %(dock)s.")
         % {
-            "qty": _plain(move.quantity),
+            "qty": quantity_text(move.quantity),
             "unit": move.item.unit,
             "item": move.item.sku,
             "lot": lot,
@@ -552,7 +552,11 @@ def shipment_short_pick_page(request: HttpRequest, number: str) -> HttpResponse:
     messages.warning(
         request,
         _("%(item)s: %(qty)s %(unit)s reported short; the planner is told.")
-        % {"item": done.item.sku, "qty": _plain(done.quantity_short), "unit": done.item.unit},
+        % {
+            "item": done.item.sku,
+            "qty": quantity_text(done.quantity_short),
+            "unit": done.item.unit,
+        },
     )
     return redirect(reverse("shipping:pick", args=[shipment.number]))
 
@@ -572,7 +576,7 @@ def _picked_rows(shipment: Shipment, lines: list[ShipmentLine]) -> list[dict[str
                     "lot": lot,
                     "quantity": quantity,
                     "label": f"{so_line.order.number}/{so_line.line_no} {line.item.sku}"
-                    f"{lot_text} ({_plain(quantity)} {line.item.unit})",
+                    f"{lot_text} ({quantity_text(quantity)} {line.item.unit})",
                 }
             )
     return rows

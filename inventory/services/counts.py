@@ -10,22 +10,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.core.actors import permission_require
 from mes.core.errors import NotPermitted, ValidationFailed
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode
 
 from ..models import CycleCount, Item, Location, Lot, MoveType, StockBalance, StockMove
-from .ledger import WORK_ORDER_DOCUMENT, StockUnavailable, _plain, move_post, quantity_clean
+from .ledger import WORK_ORDER_DOCUMENT, StockUnavailable, move_post, quantity_clean
 
 MOVE = "inventory.add_stockmove"
 ADJUST = "inventory.adjust_stock"
 RELEASE_HOLD = "inventory.release_hold"
 TRANSFER_TYPES = (MoveType.TRANSFER, MoveType.PUT_AWAY)
-
-
-def _require(actor: Any, permission: str, message: str) -> None:
-    if actor is None or not actor.has_perm(permission):
-        raise NotPermitted(message)
 
 
 def _check_lot(item: Item, lot: Lot | None) -> None:
@@ -54,7 +51,7 @@ def stock_transfer(
 ) -> StockMove:
     """Move available stock from one location to another (reserved stock stays with its
     demand). Stock leaves quarantine only with Quality's word (`release_hold`)."""
-    _require(actor, MOVE, _("You are not allowed to move stock."))
+    permission_require(actor, MOVE, _("You are not allowed to move stock."))
     if type not in TRANSFER_TYPES:
         raise ValidationFailed(
             _("A transfer is booked as %(types)s.") % {"types": ", ".join(TRANSFER_TYPES)},
@@ -136,7 +133,7 @@ def _adjust(
         if reserved:
             raise StockUnavailable(
                 _("%(message)s %(reserved)s %(unit)s are reserved: release them first.")
-                % {"message": exc.message, "reserved": _plain(reserved), "unit": item.unit},
+                % {"message": exc.message, "reserved": quantity_text(reserved), "unit": item.unit},
                 field="quantity",
             ) from None
         raise
@@ -154,7 +151,7 @@ def stock_adjust(
 ) -> StockMove:
     """Correct the stock by a signed quantity (governed: Warehouse lead, reason code and
     a note say why)."""
-    _require(actor, ADJUST, _("Only a warehouse lead adjusts stock."))
+    permission_require(actor, ADJUST, _("Only a warehouse lead adjusts stock."))
     delta = _delta_clean(quantity_delta)
     note = (note or "").strip()
     if not note:
@@ -202,7 +199,7 @@ def cycle_count_record(
 ) -> CycleCount:
     """Record what was counted on the shelf. A difference from the system is booked as an
     adjustment (reason code required); an equal count books nothing."""
-    _require(actor, ADJUST, _("Only a warehouse lead books cycle counts."))
+    permission_require(actor, ADJUST, _("Only a warehouse lead books cycle counts."))
     counted = _count_clean(counted_quantity, item)
     _check_lot(item, lot)
     note = (note or "").strip()
@@ -222,7 +219,7 @@ def cycle_count_record(
         if difference != 0 and reason is None:
             raise ValidationFailed(
                 _("The count differs from the system by %(diff)s %(unit)s: choose a reason code.")
-                % {"diff": _plain(difference), "unit": item.unit},
+                % {"diff": quantity_text(difference), "unit": item.unit},
                 field="reason_code",
             )
         count = CycleCount.objects.create(
@@ -246,7 +243,7 @@ def cycle_count_record(
                 reason=reason,
                 note=note
                 or _("Cycle count: %(counted)s counted, %(system)s booked.")
-                % {"counted": _plain(counted), "system": _plain(system)},
+                % {"counted": quantity_text(counted), "system": quantity_text(system)},
                 document_type="cycle_count",
                 document_id=count.pk,
                 document_ref=f"COUNT-{count.pk}",
@@ -269,7 +266,7 @@ def stock_scrap(
 ) -> StockMove:
     """Write off damaged or bad stock with a reason (held stock may be scrapped: that is
     how a hold often ends). Only available stock: reserved stock is released first."""
-    _require(actor, MOVE, _("You are not allowed to scrap stock."))
+    permission_require(actor, MOVE, _("You are not allowed to scrap stock."))
     reason = reason_code_get(reason_code)
     _check_lot(item, lot)
     with transaction.atomic():

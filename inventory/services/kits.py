@@ -18,15 +18,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.core.actors import action_permission_require
 from mes.core.errors import Conflict, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.numbering import number_assign, number_placeholder
 from mes.core.transitions import transition_run
 
 from ..models import PICK, DemandType, Item, Kit, Location, MoveType, Reservation, StockMove
-from .ledger import WORK_ORDER_DOCUMENT, _plain, move_post, quantity_clean
+from .ledger import WORK_ORDER_DOCUMENT, move_post, quantity_clean
 from .picking import PickDocument, PickLine, pick_lines, pick_move, pick_verify
-from .receipts import permission_require
 from .reservations import reserve
 
 KIT_DOCUMENT = "kit"
@@ -69,7 +70,7 @@ def kit_create(
     """Open a kit for a work order and reserve its components (FIFO/FEFO); what cannot
     be reserved is reported as `material.shortage` by the reservation."""
     if not (actor is not None and actor.has_perm("inventory.add_reservation")):
-        permission_require(actor, "inventory.add_kit", _("make kits"))
+        action_permission_require(actor, "inventory.add_kit", _("make kits"))
     work_order_ref = (work_order_ref or "").strip()
     errors: dict[str, list[str]] = {}
     if not work_order_ref:
@@ -139,7 +140,7 @@ def kit_pick(
     """Pick one line of the kit by scan: location, item (SKU) and, for tracked items,
     lot. A scan that names something the kit does not want here is refused and counted as
     a mis-pick; a code that names nothing at all is refused as an unknown barcode."""
-    permission_require(actor, PICK, _("pick kits"))
+    action_permission_require(actor, PICK, _("pick kits"))
     kit = Kit.objects.select_related("staging_location").get(pk=kit.pk)  # its state now
     if kit.state not in (Kit.State.OPEN, Kit.State.PICKING):
         transition_run(instance=kit, transition="start_picking", user=actor)  # names allowed
@@ -164,7 +165,7 @@ def kit_pick(
 def kit_stage(*, kit: Kit, actor: Any) -> Kit:
     """Everything picked: the kit is staged and its reservations are locked to the work
     order (only a person with a reason moves them to another demand)."""
-    permission_require(actor, PICK, _("stage kits"))
+    action_permission_require(actor, PICK, _("stage kits"))
     with transaction.atomic():
         kit = transition_run(
             instance=kit,
@@ -184,7 +185,7 @@ def kit_stage(*, kit: Kit, actor: Any) -> Kit:
                 % {
                     "kit": kit.number,
                     "lines": "; ".join(
-                        f"{_plain(line.quantity)} {line.describe()}" for line in left
+                        f"{quantity_text(line.quantity)} {line.describe()}" for line in left
                     ),
                 }
             )
@@ -201,7 +202,7 @@ def kit_stage(*, kit: Kit, actor: Any) -> Kit:
 def kit_issue(*, kit: Kit, actor: Any) -> Kit:
     """Issue the staged kit to its work order: its reservations are consumed by issue
     moves booked on the work order (a hold on the work order or a lot refuses it all)."""
-    permission_require(actor, PICK, _("issue kits"))
+    action_permission_require(actor, PICK, _("issue kits"))
     with transaction.atomic():
         kit = transition_run(instance=kit, transition="issue", user=actor)
         staged = list(

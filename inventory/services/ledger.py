@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mes.core.errors import Conflict, ValidationFailed
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode
 
@@ -149,10 +150,10 @@ def _take(
     raise StockUnavailable(
         _("Only %(available)s %(unit)s of %(stock)s are available; %(wanted)s requested.")
         % {
-            "available": _plain(available),
+            "available": quantity_text(available),
             "unit": item.unit,
             "stock": _describe(item, location, lot),
-            "wanted": _plain(quantity),
+            "wanted": quantity_text(quantity),
         },
         field="quantity",
     )
@@ -179,11 +180,6 @@ def _put(
             )
     except IntegrityError:  # another move created it a moment ago
         balances.update(**delta)
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def move_post(
@@ -370,9 +366,9 @@ def _check_reservation(
         raise ValidationFailed(
             _("Only %(open)s are reserved for %(demand)s; %(wanted)s requested.")
             % {
-                "open": _plain(reservation.open_quantity),
+                "open": quantity_text(reservation.open_quantity),
                 "demand": reservation.demand_ref,
-                "wanted": _plain(qty),
+                "wanted": quantity_text(qty),
             },
             field="quantity",
         )

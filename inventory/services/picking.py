@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 
 from mes.core.errors import Conflict, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 
 from ..models import Item, Location, Lot, MoveType, Reservation, ScanRefusal, StockMove
-from .ledger import _plain, move_post, quantity_clean
+from .ledger import move_post, quantity_clean
 from .reservations import _free, _lock, _log, _release_locked, _require_active, _state_name
 
 
@@ -242,11 +243,11 @@ def pick_verify(
         raise ValidationFailed(
             _("Only %(open)s %(unit)s of %(line)s are reserved for %(kit)s; %(wanted)s scanned.")
             % {
-                "open": _plain(line.quantity),
+                "open": quantity_text(line.quantity),
                 "unit": item.unit,
                 "line": line.describe(),
                 "kit": number,
-                "wanted": _plain(qty),
+                "wanted": quantity_text(qty),
             },
             field="quantity",
         )
@@ -293,6 +294,6 @@ def reservation_reduce(
             from_state=state,
             to_state=state,
             actor=actor,
-            comment=_("%(qty)s freed. %(why)s") % {"qty": _plain(quantity), "why": reason},
+            comment=_("%(qty)s freed. %(why)s") % {"qty": quantity_text(quantity), "why": reason},
         )
     return locked

@@ -17,8 +17,10 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.core.actors import action_permission_require
 from mes.core.errors import Conflict, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 
 from ..models import (
     DemandType,
@@ -31,8 +33,8 @@ from ..models import (
     StockMove,
 )
 from ..selectors import holds_for_work_order
-from .ledger import WORK_ORDER_DOCUMENT, StockUnavailable, _plain, move_post, quantity_clean
-from .receipts import lot_number_free, permission_require
+from .ledger import WORK_ORDER_DOCUMENT, StockUnavailable, move_post, quantity_clean
+from .receipts import lot_number_free
 from .reservations import reservable_balances
 
 MOVE_STOCK = "inventory.add_stockmove"
@@ -85,7 +87,7 @@ def work_order_issue(
 ) -> StockMove:
     """Issue a component to the work order by hand. The work order's own reservation of
     that stock is used when it covers the quantity; otherwise free stock is issued."""
-    permission_require(actor, MOVE_STOCK, _("issue material"))
+    action_permission_require(actor, MOVE_STOCK, _("issue material"))
     qty = quantity_clean(quantity, item=item)
     with transaction.atomic():
         _refuse_if_held(work_order_id, work_order_ref)
@@ -126,7 +128,7 @@ def work_order_backflush(
     staged reservations first, then free line-side stock (in the item's FIFO/FEFO order).
     Components that are not backflush items are skipped (kits or explicit issues bring
     them). Not enough at the line: nothing is booked and the shortfall is named."""
-    permission_require(actor, MOVE_STOCK, _("backflush material"))
+    action_permission_require(actor, MOVE_STOCK, _("backflush material"))
     wanted: list[tuple[Item, Decimal]] = []
     for item, quantity in components or []:
         if item.backflush:
@@ -188,7 +190,7 @@ def work_order_backflush(
                     )
                     % {
                         "wo": work_order_ref,
-                        "missing": _plain(remaining),
+                        "missing": quantity_text(remaining),
                         "unit": item.unit,
                         "sku": item.sku,
                     },
@@ -227,7 +229,7 @@ def production_receive(
     """Receive the work order's output. A lot-tracked item comes in as a new lot (the
     work order's number unless one is given) linked to every lot issued to the work order;
     an untracked item has no lot (None is returned)."""
-    permission_require(actor, MOVE_STOCK, _("receive production"))
+    action_permission_require(actor, MOVE_STOCK, _("receive production"))
     qty = quantity_clean(quantity, item=item)
     lot_number = (lot_number or "").strip()
     work_order_ref = (work_order_ref or "").strip()

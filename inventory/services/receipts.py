@@ -20,29 +20,23 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mes.core.errors import Conflict, NotPermitted, ValidationFailed
+from mes.core.actors import action_permission_require
+from mes.core.errors import Conflict, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode
 from mes.core.numbering import number_assign, number_placeholder
 from mes.core.transitions import transition_run
 
 from ..models import RECEIVE, ExpectedReceipt, Item, Location, Lot, MoveType, StockMove
-from .ledger import _plain, move_post, quantity_clean
+from .ledger import move_post, quantity_clean
 
 RECEIPT_DOCUMENT = "receipt"
 # Where accepted goods may be put away.
 PUT_AWAY_LOCATION_TYPES = (Location.Type.STOCK, Location.Type.LINE_SIDE, Location.Type.STAGING)
 _SERIAL_SPLIT = re.compile(r"[\s,;]+")
 _THOUSANDTH = Decimal("0.001")
-
-
-def permission_require(actor: Any, permission: str, action: str) -> None:
-    """Refuse a person without the permission (shared by the inventory flows)."""
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotPermitted(_("Sign in to %(action)s.") % {"action": action})
-    if not actor.has_perm(permission):
-        raise NotPermitted(_("You are not allowed to %(action)s.") % {"action": action})
 
 
 def _date(value: dt.date | str, field: str) -> dt.date:
@@ -301,7 +295,7 @@ def receipt_receive(
     beyond it only with a note saying why), lot-tracked goods as a new lot (numbered when
     none is given; expiry from the shelf life unless given), into the receiving location.
     Serial-tracked goods take one serial number per piece (separated by spaces)."""
-    permission_require(actor, RECEIVE, _("receive goods"))
+    action_permission_require(actor, RECEIVE, _("receive goods"))
     quantity = quantity_clean(quantity)
     supplier_lot = (supplier_lot or "").strip()[:64]
     lot_number = (lot_number or "").strip()
@@ -314,10 +308,10 @@ def receipt_receive(
         low, high = receipt_tolerance(receipt=receipt)
         allowed = {
             "number": receipt.number,
-            "expected": _plain(receipt.quantity_expected),
-            "quantity": _plain(quantity),
-            "low": _plain(low),
-            "high": _plain(high),
+            "expected": quantity_text(receipt.quantity_expected),
+            "quantity": quantity_text(quantity),
+            "low": quantity_text(low),
+            "high": quantity_text(high),
             "unit": item.unit,
         }
         if quantity > high:
@@ -459,7 +453,7 @@ def receipt_inspect(
 ) -> ExpectedReceipt:
     """Record the incoming inspection. Accepted: ready to put away. Rejected (with a
     reason code): its stock moves to quarantine, where nobody may use it."""
-    permission_require(actor, RECEIVE, _("inspect goods"))
+    action_permission_require(actor, RECEIVE, _("inspect goods"))
     note = (note or "").strip()
     reason: ReasonCode | None = None
     quarantine: Location | None = None
@@ -522,7 +516,7 @@ def receipt_put_away(
 ) -> ExpectedReceipt:
     """Move inspected goods from the dock into stock (the item's default stock location
     when none is scanned)."""
-    permission_require(actor, RECEIVE, _("put goods away"))
+    action_permission_require(actor, RECEIVE, _("put goods away"))
     with transaction.atomic():
         receipt = transition_run(instance=receipt, transition="put_away", user=actor)
         receipt = ExpectedReceipt.objects.select_related(

@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 
 from mes.core.errors import Conflict, IllegalTransition, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode, TransitionLog
 
 from ..models import DemandType, Item, Location, QualityHold, Reservation, StockBalance
-from .ledger import StockUnavailable, _plain, quantity_clean, stock_blockers
+from .ledger import StockUnavailable, quantity_clean, stock_blockers
 
 ADD = "inventory.add_reservation"
 CHANGE = "inventory.change_reservation"
@@ -145,7 +146,7 @@ def reserve(
                     "message": _("%(demand)s is short %(missing)s %(unit)s of %(sku)s.")
                     % {
                         "demand": demand_ref,
-                        "missing": _plain(remaining),
+                        "missing": quantity_text(remaining),
                         "unit": item.unit,
                         "sku": item.sku,
                     },
@@ -250,7 +251,7 @@ def _release_locked(reservation: Reservation, *, actor: Any, reason: str) -> Res
         to_state=reservation.state,
         actor=actor,
         comment=(
-            _("%(open)s freed. %(why)s") % {"open": _plain(open_quantity), "why": reason}
+            _("%(open)s freed. %(why)s") % {"open": quantity_text(open_quantity), "why": reason}
         ).strip(),
     )
     return reservation
@@ -385,9 +386,9 @@ def reservation_move(
             raise ValidationFailed(
                 _("Only %(open)s are reserved for %(demand)s; %(wanted)s requested.")
                 % {
-                    "open": _plain(locked.open_quantity),
+                    "open": quantity_text(locked.open_quantity),
                     "demand": locked.demand_ref,
-                    "wanted": _plain(wanted),
+                    "wanted": quantity_text(wanted),
                 },
                 field="quantity",
             )
@@ -420,7 +421,7 @@ def reservation_move(
             actor=actor,
             reason_code=reason,
             comment=_("%(qty)s moved to %(demand)s (reservation %(id)s). %(note)s")
-            % {"qty": _plain(wanted), "demand": to_demand_ref, "id": moved.pk, "note": note},
+            % {"qty": quantity_text(wanted), "demand": to_demand_ref, "id": moved.pk, "note": note},
         )
         _log(
             moved,

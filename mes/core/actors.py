@@ -28,3 +28,30 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+
+
+def permission_require(actor: Any, permission: str, message: str) -> None:
+    """Refuse anyone without the permission; a missing actor is refused too."""
+    from .errors import NotPermitted
+
+    if actor is None or not actor.has_perm(permission):
+        raise NotPermitted(message)
+
+
+def permission_check(actor: Any, permission: str, message: str) -> None:
+    """Refuse a person without the permission; no actor is an internal call (allowed)."""
+    if actor is not None:
+        permission_require(actor, permission, message)
+
+
+def action_permission_require(actor: Any, permission: str, action: str) -> None:
+    """permission_require with the stock wording: "Sign in to ..." / "not allowed to ..."."""
+    from django.utils.translation import gettext as _
+
+    from .errors import NotPermitted
+
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotPermitted(_("Sign in to %(action)s.") % {"action": action})
+    permission_require(
+        actor, permission, _("You are not allowed to %(action)s.") % {"action": action}
+    )

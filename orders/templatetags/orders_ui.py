@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+
+from mes.core.formatting import quantity_text
 
 register = template.Library()
 
@@ -37,16 +38,7 @@ PRIORITY_CLASSES = {
 @register.filter
 def qty(value: Any) -> str:
     """10.000 -> 10, 2.500 -> 2.5; anything that is not a number is shown as it is."""
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    if not number.is_finite():
-        return str(value)
-    text = f"{number.normalize():f}"
-    return "0" if text in {"-0", ""} else text
+    return quantity_text(value)
 
 
 @register.filter

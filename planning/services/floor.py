@@ -14,12 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.core.actors import permission_require
 from mes.core.errors import Conflict, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.governance import reason_code_get
 from mes.core.models import ReasonCode
 from mes.core.transitions import transition_run
@@ -42,11 +44,6 @@ RUN = "planning.run_operation"
 DOWNTIME = "planning.report_downtime"
 
 
-def _require(user: Any, perm: str, message: str) -> None:
-    if user is None or not user.has_perm(perm):
-        raise NotPermitted(message)
-
-
 def _quantity(value: Any, field: str) -> Decimal:
     """Zero or more, at most three decimals."""
     try:
@@ -65,11 +62,6 @@ def _reason(code: ReasonCode | str | None, field: str) -> ReasonCode:
         return reason_code_get(code)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field=field) from None
-
-
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # --- operators on a shared tablet ---------------------------------------------------------
@@ -170,7 +162,7 @@ def operation_start(
     out_of_sequence_reason: str = "",
 ) -> Operation:
     """Start an operation that has quantity waiting; out of sequence needs a reason."""
-    _require(operator, RUN, _("You are not allowed to run operations."))
+    permission_require(operator, RUN, _("You are not allowed to run operations."))
     with transaction.atomic():
         op = _locked(operation)
         wrong_routing = _check_work_center(op, at_work_center)
@@ -257,7 +249,7 @@ def _issue_staged_kit(work_order: WorkOrder, operator: Any) -> None:
 def operation_pause(
     *, operation: Operation, operator: Any, reason_code: ReasonCode | str, note: str = ""
 ) -> Operation:
-    _require(operator, RUN, _("You are not allowed to run operations."))
+    permission_require(operator, RUN, _("You are not allowed to run operations."))
     reason = reason_code_get(reason_code)
     with transaction.atomic():
         paused = transition_run(
@@ -274,7 +266,7 @@ def operation_pause(
 
 
 def operation_resume(*, operation: Operation, operator: Any) -> Operation:
-    _require(operator, RUN, _("You are not allowed to run operations."))
+    permission_require(operator, RUN, _("You are not allowed to run operations."))
     with transaction.atomic():
         op = _locked(operation)
         if op.work_center.status == WorkCenter.Status.DOWN:
@@ -352,7 +344,7 @@ def operation_report(
     """Report good, scrap and rework quantities. Good output is available downstream at
     once; scrap lowers what downstream may complete; rework goes to the routing's rework
     operation. The operation is done when nothing more can reach it."""
-    _require(operator, RUN, _("You are not allowed to report operations."))
+    permission_require(operator, RUN, _("You are not allowed to report operations."))
     good_q, scrap_q, rework_q = (
         _quantity(good, "good"),
         _quantity(scrap, "scrap"),
@@ -379,7 +371,11 @@ def operation_report(
         if total > op.quantity_remaining:
             raise ValidationFailed(
                 _("Only %(left)s can still be reported on %(op)s; %(wanted)s reported.")
-                % {"left": _plain(op.quantity_remaining), "op": op, "wanted": _plain(total)},
+                % {
+                    "left": quantity_text(op.quantity_remaining),
+                    "op": op,
+                    "wanted": quantity_text(total),
+                },
                 field="good",
             )
         rework_op = _rework_operation(op) if rework_q else None
@@ -440,7 +436,7 @@ def operation_report(
                     "%(op)s still has %(left)s to report or upstream work open: "
                     "it cannot finish yet."
                 )
-                % {"op": op, "left": _plain(op.quantity_remaining)},
+                % {"op": op, "left": quantity_text(op.quantity_remaining)},
                 field="finish",
             )
         if finished:
@@ -502,7 +498,9 @@ def _complete_work_order_when_done(op: Operation, operator: Any) -> bool:
         .first()
     )
     good = last.quantity_good if last else Decimal("0")
-    scrap = sum((o.quantity_scrap for o in Operation.objects.filter(work_order=wo)), Decimal("0"))
+    scrap = Operation.objects.filter(work_order=wo).aggregate(total=Sum("quantity_scrap"))[
+        "total"
+    ] or Decimal("0")
     WorkOrder.objects.filter(pk=wo.pk).update(quantity_good=good, quantity_scrap=scrap)
     completed = transition_run(
         instance=wo,
@@ -570,7 +568,7 @@ def _clock_on(operation: Operation, operator: Any) -> LabourEntry | None:
 
 def labour_clock_on(*, operation: Operation, operator: Any) -> LabourEntry:
     """An operator joins a running operation (several operators, or one on several)."""
-    _require(operator, RUN, _("You are not allowed to clock on operations."))
+    permission_require(operator, RUN, _("You are not allowed to clock on operations."))
     with transaction.atomic():
         op = _locked(operation)
         if op.state != O.RUNNING:
@@ -581,7 +579,7 @@ def labour_clock_on(*, operation: Operation, operator: Any) -> LabourEntry:
 def labour_clock_off(
     *, operation: Operation, operator: Any, at: dt.datetime | None = None
 ) -> LabourEntry:
-    _require(operator, RUN, _("You are not allowed to clock off operations."))
+    permission_require(operator, RUN, _("You are not allowed to clock off operations."))
     with transaction.atomic():
         entry = (
             LabourEntry.objects.select_for_update()
@@ -641,7 +639,7 @@ def downtime_report(
 ) -> Downtime:
     """Mark a work center down: running operations pause, the event raises what the rules
     say, and the schedule is re-run around it."""
-    _require(user, DOWNTIME, _("You are not allowed to report downtime."))
+    permission_require(user, DOWNTIME, _("You are not allowed to report downtime."))
     reason = reason_code_get(reason_code)
     now = timezone.now()
     started_at = started_at or now
@@ -686,7 +684,7 @@ def downtime_report(
 
 def work_center_bring_up(*, work_center: WorkCenter, user: Any, note: str = "") -> Downtime:
     """One step: the open downtime is closed and the work center runs again."""
-    _require(user, DOWNTIME, _("You are not allowed to bring work centers up."))
+    permission_require(user, DOWNTIME, _("You are not allowed to bring work centers up."))
     now = timezone.now()
     with transaction.atomic():
         wc = WorkCenter.objects.select_for_update().get(pk=work_center.pk)

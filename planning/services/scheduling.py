@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mes.core.events import event_emit
@@ -85,8 +85,9 @@ def _material_release(work_orders: list[WorkOrder], plant: PlantProblem) -> dict
             demand_type="work_order", demand_id__in=ids
         ).values_list("demand_id", "item_id")
     }
-    from .work_orders import _components_for
+    from .work_orders import _components_by_item, _needed
 
+    boms = _components_by_item(list({wo.item_id for wo in work_orders}))
     receipts: dict[int, dt.date] = {}
     for item_id, date in ExpectedReceipt.objects.filter(
         state=ExpectedReceipt.State.EXPECTED
@@ -99,7 +100,7 @@ def _material_release(work_orders: list[WorkOrder], plant: PlantProblem) -> dict
             continue
         missing = [
             component
-            for component, _qty in _components_for(wo.item, wo.quantity)
+            for component, _qty in _needed(boms.get(wo.item_id, []), wo.quantity)
             if (wo.pk, component.pk) not in reserved_items
         ]
         minutes = KITTING_MINUTES
@@ -149,14 +150,16 @@ def schedule_problem_build(
     )
     release = _material_release(list(work_orders.values()), plant)
     # What each work center is set up for: the family of its last finished operation.
-    last_family: dict[int, str | None] = {}
-    for op in (
-        Operation.objects.filter(state=O.DONE, finished_at__isnull=False)
-        .order_by("work_center_id", "-finished_at")
-        .distinct()
-        .only("work_center_id", "changeover_family_id", "finished_at")
-    ):
-        last_family.setdefault(op.work_center_id, _family(op))
+    # One row per work center, not the whole history of finished operations.
+    last_done = Operation.objects.filter(
+        work_center=OuterRef("pk"), state=O.DONE, finished_at__isnull=False
+    ).order_by("-finished_at", "-id")
+    last_family: dict[int, str | None] = {
+        wc_id: f"{wc_id}:{family_id}" if family_id else None
+        for wc_id, family_id in WorkCenter.objects.filter(pk__in=list(work_centers))
+        .annotate(family=Subquery(last_done.values("changeover_family_id")[:1]))
+        .values_list("pk", "family")
+    }
     running_units: dict[int, list[tuple[int, int, str | None]]] = {}
     tasks: list[Task] = []
     previous: dict[int, int] = {}  # work order: its previous scheduled task id
@@ -326,8 +329,10 @@ def _write_back(plant: PlantProblem, result: Any) -> dict[str, Any]:
     for key, assignment in result.assignments.items():
         task = plant.problem.task_by_id[key]
         by_center.setdefault(task.resource, []).append((assignment.start, key))
+    rank_of: dict[Any, int] = {}
     for wc_id, rows in by_center.items():
         rows.sort()
+        rank_of.update({key: rank for rank, (_start, key) in enumerate(rows, start=1)})
         for unit in range(plant.problem.resource_by_id[wc_id].capacity):
             family = plant.problem.resource_by_id[wc_id].start_state(unit)[1]
             for a in result.sequence(wc_id, unit, plant.problem):
@@ -343,9 +348,7 @@ def _write_back(plant: PlantProblem, result: Any) -> dict[str, Any]:
         else:
             a = result.assignments[op_id]
             start_at, end_at, machine = plant.at(a.start), plant.at(a.end), a.unit
-            rank = 1 + [
-                k for _s, k in sorted(by_center[plant.problem.task_by_id[op_id].resource])
-            ].index(op_id)
+            rank = rank_of[op_id]
             changeover = changeover_before.get(op_id, 0)
         if (
             op.scheduled_start is not None

@@ -15,8 +15,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mes.core.actors import permission_check
 from mes.core.errors import Conflict, NotPermitted, ValidationFailed
 from mes.core.events import event_emit
+from mes.core.formatting import quantity_text
 from mes.core.governance import governed_field_change, reason_code_get
 from mes.core.models import FieldChange, ReasonCode
 from mes.core.numbering import number_assign, number_placeholder
@@ -44,11 +46,6 @@ OPEN_OPERATION_STATES = [
 ]
 
 
-def _check_perm(user: Any, perm: str, message: str) -> None:
-    if user is not None and not user.has_perm(perm):
-        raise NotPermitted(message)
-
-
 def _link(name: str, *args: Any, query: str = "") -> str:
     try:
         return reverse(name, args=args) + (f"?{query}" if query else "")
@@ -67,14 +64,7 @@ def operation_minutes(operation: Operation | RoutingOperation, quantity: Decimal
 
 def _components_for(item: Any, quantity: Decimal) -> list[tuple[Any, Decimal]]:
     """BOM components for a quantity, with their scrap allowance, rounded up to 0.001."""
-    from inventory.models import BomLine
-
-    lines = BomLine.objects.filter(bom__item=item).select_related("component")
-    components = []
-    for line in lines:
-        needed = line.quantity_per * quantity * (1 + line.scrap_allowance_pct / 100)
-        components.append((line.component, needed.quantize(Decimal("0.001"), rounding=ROUND_UP)))
-    return components
+    return _needed(_components_by_item([item]).get(item.pk, []), quantity)
 
 
 def _staging_location_for(work_order: WorkOrder) -> Any:
@@ -106,7 +96,7 @@ def work_order_create(
     shortfall is raised by inventory as `material.shortage`)."""
     from inventory.services.ledger import quantity_clean
 
-    _check_perm(user, "planning.plan_workorder", _("You are not allowed to plan work orders."))
+    permission_check(user, "planning.plan_workorder", _("You are not allowed to plan work orders."))
     quantity = quantity_clean(quantity)
     if item.source != "make":
         raise ValidationFailed(
@@ -333,7 +323,11 @@ def release_checks(
                 ReleaseBlocker(
                     "material_short",
                     _("%(sku)s is short by %(missing)s %(unit)s.")
-                    % {"sku": component.sku, "missing": _plain(missing), "unit": component.unit},
+                    % {
+                        "sku": component.sku,
+                        "missing": quantity_text(missing),
+                        "unit": component.unit,
+                    },
                     _link("inventory:stock", query=f"item={component.sku}"),
                     item=component.sku,
                     missing=missing,
@@ -428,11 +422,6 @@ def release_checks(
     return checks
 
 
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 @dataclass
 class _CapacityPicture:
     """Released load and calendar minutes per work center over the release horizon."""
@@ -493,7 +482,7 @@ def work_order_release(
 ) -> WorkOrder:
     """Release to the floor. With blockers, only a planner who may override, naming a
     reason, releases anyway; what was overridden is recorded with the transition."""
-    _check_perm(
+    permission_check(
         user, "planning.release_workorder", _("You are not allowed to release work orders.")
     )
     if work_order.state != W.PLANNED:
@@ -511,7 +500,7 @@ def work_order_release(
                 % {"wo": work_order.number, "reasons": " ".join(b.message for b in check.blockers)},
                 code="release_blocked",
             )
-        _check_perm(
+        permission_check(
             user,
             "planning.override_release",
             _("Releasing over a blocking reason needs the override permission."),

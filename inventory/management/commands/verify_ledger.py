@@ -9,13 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from inventory.models import StockBalance, StockMove
 from inventory.selectors import ledger_differences
+from mes.core.formatting import quantity_text
 
 
-def _plain(value: Any) -> str:
-    if value is None:
-        return "no balance"
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _quantity(value: Any) -> str:
+    return "no balance" if value is None else quantity_text(value)
 
 
 class Command(BaseCommand):
@@ -26,8 +24,8 @@ class Command(BaseCommand):
         for d in differences:
             lot = f" lot {d['lot']}" if d["lot"] else ""
             self.stdout.write(
-                f"{d['item']} @ {d['location']}{lot}: {d['field']} is {_plain(d['balance'])}, "
-                f"expected {_plain(d['expected'])} (balance {d['balance_id'] or '-'})"
+                f"{d['item']} @ {d['location']}{lot}: {d['field']} is {_quantity(d['balance'])}, "
+                f"expected {_quantity(d['expected'])} (balance {d['balance_id'] or '-'})"
             )
         if differences:
             raise CommandError(f"ledger NOT clean: {len(differences)} difference(s)", returncode=1)
