@@ -120,3 +120,9 @@ register_event_type(
     description="An exception was resolved, with its resolution code.",
     schema={"number": "string", "resolution_code": "string", "note": "string?"},
 )
+register_event_type(
+    "exception.reopened",
+    subject="exceptions.PlantException",
+    description="A resolved exception was reopened: its resolution did not hold.",
+    schema={"number": "string", "reason": "string", "previous_resolution": "string?"},
+)

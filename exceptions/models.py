@@ -273,7 +273,7 @@ class PlantException(ConcurrentTransitionMixin, models.Model):
         ordering = ["-last_seen_at", "-id"]
         verbose_name = _("exception")
         permissions = [
-            ("work_plantexception", "Can acknowledge, start and resolve exceptions"),
+            ("work_plantexception", "Can acknowledge, start, resolve and reopen exceptions"),
         ]
         indexes = [
             models.Index(fields=["state", "severity"], name="exception_board_idx"),
@@ -293,7 +293,8 @@ class PlantException(ConcurrentTransitionMixin, models.Model):
     def acknowledge(self, by=None) -> None:  # type: ignore[no-untyped-def]
         from django.utils import timezone
 
-        self.acknowledged_at = timezone.now()
+        # A reopened exception keeps its first acknowledgement (decision latency).
+        self.acknowledged_at = self.acknowledged_at or timezone.now()
         if by is not None and self.assignee_id is None:
             self.assignee = by
 
@@ -324,6 +325,22 @@ class PlantException(ConcurrentTransitionMixin, models.Model):
 
         self.resolved_at = timezone.now()
         self.dedup_key = None
+
+    @transition(
+        field=state,
+        source=XS.RESOLVED,
+        target=XS.OPEN,
+        permission="exceptions.work_plantexception",
+        custom={"label": _("Reopen"), "needs_reason": True},
+    )
+    def reopen(self, dedup_key: str | None = None) -> None:
+        """The resolution did not hold. The resolution stays in the history; the first
+        acknowledgement stays (decision latency counts from it); the exception takes its
+        rule-and-subject slot back so a repeat counts on it."""
+        self.resolved_at = None
+        self.resolution_code = None
+        self.resolution_note = ""
+        self.dedup_key = dedup_key
 
     @transition(
         field=state,

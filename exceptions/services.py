@@ -338,6 +338,75 @@ def exception_resolve(
     return resolved
 
 
+def _slot_of(exception: PlantException) -> str | None:
+    """The rule-and-subject key the exception held while unresolved (as exception_raise
+    built it); none for an exception without a rule."""
+    if exception.rule_id is None:
+        return None
+    if exception.content_type_id is None:
+        digest = hashlib.sha256(exception.title.encode()).hexdigest()[:24]
+        return f"exception:{exception.rule_id}:-:{digest}"
+    ct = exception.content_type
+    return f"exception:{exception.rule_id}:{ct.app_label}.{ct.model}:{exception.object_id}"
+
+
+def exception_reopen(*, exception: PlantException, actor: Any, reason: str) -> PlantException:
+    """Reopen a resolved exception whose resolution did not hold (the shortage came back,
+    the fix failed). It takes its rule-and-subject slot back, so later repeats count on
+    it; refused while another unresolved exception holds that slot (work on that one)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the exception is reopened."), field="reason")
+    slot = _slot_of(exception)
+
+    def refuse_if_taken() -> None:
+        holder = PlantException.objects.filter(dedup_key=slot).exclude(pk=exception.pk).first()
+        if holder is not None:
+            raise Conflict(
+                _(
+                    "%(number)s cannot be reopened: %(other)s is open for the same rule and "
+                    "subject. Work on %(other)s instead."
+                )
+                % {"number": exception.number, "other": holder.number},
+                code="slot_taken",
+            )
+
+    with transaction.atomic():
+        if slot is not None and exception.state == ExceptionState.RESOLVED:
+            refuse_if_taken()
+        previous = exception.resolution_code.code if exception.resolution_code_id else None
+        try:
+            with transaction.atomic():
+                reopened = transition_run(
+                    instance=exception,
+                    transition="reopen",
+                    user=actor,
+                    comment=reason,
+                    dedup_key=slot,
+                )
+        except IntegrityError:
+            # Raised for the same rule and subject a moment ago.
+            refuse_if_taken()
+            raise
+        event_emit(
+            type="exception.reopened",
+            subject=reopened,
+            payload={
+                "number": reopened.number,
+                "reason": reason,
+                "previous_resolution": previous,
+            },
+            actor=actor,
+        )
+        notify_role(
+            role=reopened.owner_role,
+            message=_("Reopened: %(number)s %(title)s")
+            % {"number": reopened.number, "title": reopened.title},
+            exception=reopened,
+        )
+    return reopened
+
+
 def exceptions_escalate_due(*, now: dt.datetime | None = None) -> int:
     """Escalate every unacknowledged exception whose next step is due: once per step."""
     now = now or timezone.now()

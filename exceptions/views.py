@@ -37,7 +37,7 @@ VIEW_TASKS = "exceptions.view_task"
 WORK_TASKS = "exceptions.work_task"
 PAGE_SIZE = 50
 # Actions a page may post, in the order their buttons show.
-EXCEPTION_ACTIONS = ["acknowledge", "start", "assign", "resolve"]
+EXCEPTION_ACTIONS = ["acknowledge", "start", "assign", "resolve", "reopen"]
 TASK_ACTIONS = ["start", "complete", "cancel"]
 SEVERITY_BADGES = {
     "critical": "text-bg-danger",
@@ -76,6 +76,7 @@ def _action_label(name: str) -> str:
         "start": _("Start"),
         "assign": _("Assign to me"),
         "resolve": _("Resolve"),
+        "reopen": _("Reopen"),
         "complete": _("Done"),
         "cancel": _("Cancel"),
     }.get(name, name)
@@ -182,10 +183,14 @@ def _exception_or_404(number: str) -> PlantException:
 
 
 def _render_detail(
-    request: HttpRequest, exc: PlantException, resolve_form: ResolveForm | None = None
+    request: HttpRequest,
+    exc: PlantException,
+    resolve_form: ResolveForm | None = None,
+    reopen_form: CommentForm | None = None,
 ) -> HttpResponse:
     user = request.user
     may_work = user.has_perm(WORK_EXCEPTIONS) and exc.state != ExceptionState.RESOLVED
+    offered = {t.name: t for t in available_transitions(exc, user)}
     codes = resolution_code_choices() if may_work else []
     history = history_for([exc])["transitions"]
     tasks = list(exc.tasks.all())
@@ -204,9 +209,13 @@ def _render_detail(
         "history": history,
         "transitions": [
             {"name": t.name, "label": t.custom.get("label", t.name)}
-            for t in available_transitions(exc, user)
+            for t in offered.values()
             if t.name in {"acknowledge", "start"}
         ],
+        # A resolved exception whose resolution did not hold: reopened with a reason.
+        "may_reopen": "reopen" in offered,
+        "reopen_form": reopen_form or CommentForm(auto_id="reopen_%s"),
+        "reopen_open": reopen_form is not None,
         "may_work": may_work,
         "may_assign": may_work and exc.assignee_id != user.pk,
         "resolve_form": resolve_form or ResolveForm(code_choices=codes, auto_id="resolve_%s"),
@@ -237,7 +246,8 @@ def _illegal_message(exc: PlantException, action: str, user: Any) -> str:
 @role_required(VIEW_EXCEPTIONS, WORK_EXCEPTIONS)
 @require_POST
 def exception_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
-    """acknowledge / start / assign (to me) / resolve, from the board or the detail page."""
+    """acknowledge / start / assign (to me) / resolve / reopen, from the board or the
+    detail page."""
     if action not in EXCEPTION_ACTIONS:
         raise Http404
     exc = get_object_or_404(PlantException, number=number)
@@ -250,6 +260,7 @@ def exception_action(request: HttpRequest, number: str, action: str) -> HttpResp
         if action == "resolve"
         else None
     )
+    reopen_form = CommentForm(request.POST, auto_id="reopen_%s") if action == "reopen" else None
     try:
         if action == "acknowledge":
             done = services.exception_acknowledge(exception=exc, user=user)
@@ -257,6 +268,12 @@ def exception_action(request: HttpRequest, number: str, action: str) -> HttpResp
             done = services.exception_start(exception=exc, user=user)
         elif action == "assign":
             done = services.exception_assign(exception=exc, user=user, assignee=user)
+        elif action == "reopen":
+            assert reopen_form is not None  # noqa: S101 - set above for reopen
+            reopen_form.is_valid()
+            done = services.exception_reopen(
+                exception=exc, actor=user, reason=reopen_form.cleaned_data.get("comment", "")
+            )
         else:
             assert form is not None  # noqa: S101 - set above for resolve
             form.is_valid()
@@ -270,6 +287,9 @@ def exception_action(request: HttpRequest, number: str, action: str) -> HttpResp
         messages.error(request, _illegal_message(exc, action, user))
     except ValidationFailed as err:
         messages.error(request, err.message)
+        if reopen_form is not None and not partial:
+            add_service_errors(reopen_form, err)
+            return _render_detail(request, _exception_or_404(number), reopen_form=reopen_form)
         if form is not None:
             add_service_errors(form, err)
             if partial:

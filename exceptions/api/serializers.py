@@ -73,6 +73,10 @@ class ResolveInput(serializers.Serializer):
     note = serializers.CharField(help_text="What was done.")
 
 
+class ReopenInput(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why the resolution did not hold.")
+
+
 class TaskOutput(serializers.Serializer):
     number = serializers.CharField()
     title = serializers.CharField()

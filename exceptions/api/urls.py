@@ -15,6 +15,11 @@ urlpatterns = [
         views.ExceptionResolveView.as_view(),
         name="api-exception-resolve",
     ),
+    path(
+        "exceptions/<str:number>/reopen/",
+        views.ExceptionReopenView.as_view(),
+        name="api-exception-reopen",
+    ),
     path("tasks/", views.TaskListView.as_view(), name="api-tasks"),
     path("tasks/<str:number>/", views.TaskDetailView.as_view(), name="api-task"),
     path("webhooks/", views.WebhookListCreateView.as_view(), name="api-webhooks"),

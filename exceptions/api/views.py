@@ -53,7 +53,7 @@ def _allowed_transitions(exception: PlantException, user: Any) -> list[str]:
         and t.has_perm(exception, user)
         and (t.custom.get("needs_reason") or all(c(exception) for c in t.conditions))
     }
-    return [name for name in ("acknowledge", "start", "resolve") if name in names]
+    return [name for name in ("acknowledge", "start", "resolve", "reopen") if name in names]
 
 
 def _exception_detail(request: Request, number: str) -> Response:
@@ -165,6 +165,37 @@ class ExceptionResolveView(APIView):
             user=request.user,
             resolution_code=data.validated_data["resolution_code"],
             note=data.validated_data["note"],
+        )
+        return _exception_detail(request, number)
+
+
+class ExceptionReopenView(APIView):
+    """Reopen a resolved exception whose resolution did not hold, saying why. `409` when it
+    is not resolved (naming the allowed transitions) or when another unresolved exception
+    now holds its rule and subject (naming that exception)."""
+
+    read_scope = "exceptions:read"
+    write_scope = "exceptions:write"
+
+    @extend_schema(
+        request=s.ReopenInput,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            200: s.ExceptionDetailOutput,
+            400: PROBLEM,
+            403: PROBLEM,
+            404: PROBLEM,
+            409: PROBLEM,
+        },
+    )
+    @idempotent
+    def post(self, request: Request, number: str) -> Response:
+        data = s.ReopenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.exception_reopen(
+            exception=_get_exception(number),
+            actor=request.user,
+            reason=data.validated_data["reason"],
         )
         return _exception_detail(request, number)
 

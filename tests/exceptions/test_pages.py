@@ -313,7 +313,7 @@ def test_illegal_transition_is_refused_naming_the_allowed_ones(signed_in, shippe
     assert TransitionLog.objects.count() == before
 
 
-def test_acting_on_a_resolved_exception_names_nothing_allowed(signed_in, shipper):
+def test_acting_on_a_resolved_exception_names_only_reopen(signed_in, shipper):
     # given
     exc = _raise()
     services.exception_resolve(exception=exc, user=shipper, resolution_code="fixed", note="ok")
@@ -321,7 +321,7 @@ def test_acting_on_a_resolved_exception_names_nothing_allowed(signed_in, shipper
     response = signed_in.post(_action(exc, "start"), follow=True)
     # then
     assert _messages(response) == [
-        f"Start is not possible while {exc.number} is resolved. Allowed now: nothing."
+        f"Start is not possible while {exc.number} is resolved. Allowed now: Reopen."
     ]
     exc.refresh_from_db()
     assert exc.state == ExceptionState.RESOLVED

@@ -124,7 +124,7 @@ def test_invalid_subscription_is_400_and_creates_nothing(hooks_client, body, err
     if errors is None:
         message = problem["errors"]["event_types"][0]
         assert message.startswith("Unknown event type(s): exception.exploded. Known: ")
-        assert "exception.raised, exception.resolved" in message
+        assert "exception.raised, exception.reopened, exception.resolved" in message
     else:
         assert problem["errors"] == errors
     assert WebhookSubscription.objects.count() == 0
