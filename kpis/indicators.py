@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.db import connections
 from django.db.models import (
     Case,
     Count,
+    DateTimeField,
     DecimalField,
     Exists,
     F,
@@ -38,15 +41,32 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    Greatest,
+    Lag,
+    Least,
+    Round,
+    TruncDate,
+)
 from django.utils import timezone
 
 from exceptions.models import PlantException
 from inventory.models import ScanRefusal
 from mes.core.models import FieldChange, TransitionLog
 from orders.models import ChangeRequest, OrderState, SalesOrder, SalesOrderLine
-from planning.models import LabourEntry, Operation, OperationReport, WorkOrder
+from planning.models import (
+    ChangeoverTime,
+    Downtime,
+    LabourEntry,
+    Operation,
+    OperationReport,
+    WorkCenter,
+    WorkOrder,
+)
 from shipping.models import ShipmentLine
 
 LOWER = "lower"
@@ -155,29 +175,50 @@ def _waits(qs: QuerySet, period: Period, *, clamp: bool = False) -> QuerySet:
 
 
 class Measure:
-    """Database aggregates over the records, and the figure they make."""
+    """Database aggregates over the records, and the figure they make.
+
+    Every figure is `combine(numerator, denominator)` of two additive parts, so the
+    parts of daily snapshots add up to the figure of any longer period: an indicator
+    must be the sum of its days (tests/kpis/test_pages.py checks each one)."""
 
     def aggregates(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
         raise NotImplementedError
+
+    def combine(self, numerator: float, denominator: float, period: Period) -> float | None:
+        return round(numerator, 4)
+
+    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
+        return self.combine(*self.parts(row), period)
+
+    def evaluate(self, records: QuerySet) -> dict[str, Any]:
+        """The aggregate row of all the records (one query)."""
+        return records.order_by().aggregate(**self.aggregates())
+
+    def evaluate_by(self, records: QuerySet, path: str) -> dict[Any, dict[str, Any]]:
+        """The aggregate row of each value of `path` (one grouped query)."""
+        rows = records.order_by().values(path).annotate(**self.aggregates())
+        return {r[path]: r for r in rows}
 
     def stats(self, records: QuerySet, row: Mapping[str, Any]) -> dict[str, Any]:
         return {}
 
 
 class Duration(Measure):
-    """Mean of `wait_seconds` in hours; the median beside it."""
+    """Mean of `wait_seconds` in hours (total seconds / records); the median beside it."""
 
     def aggregates(self) -> dict[str, Any]:
-        from django.db.models import Avg
+        return {"n": Count("pk"), "total_seconds": Sum("wait_seconds")}
 
-        return {"n": Count("pk"), "mean_seconds": Avg("wait_seconds")}
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("total_seconds") or 0), float(row.get("n") or 0)
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
-        mean = row.get("mean_seconds")
-        return None if mean is None else round(mean / 3600.0, 4)
+    def combine(self, numerator: float, denominator: float, period: Period) -> float | None:
+        if not denominator:
+            return None
+        return round(numerator / denominator / 3600.0, 4)
 
     def stats(self, records: QuerySet, row: Mapping[str, Any]) -> dict[str, Any]:
         n = row.get("n") or 0
@@ -197,8 +238,8 @@ class Counted(Measure):
     def aggregates(self) -> dict[str, Any]:
         return {"n": Count("pk")}
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
-        return float(row.get("n") or 0)
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("n") or 0), 0.0
 
 
 class Total(Measure):
@@ -208,8 +249,8 @@ class Total(Measure):
     def aggregates(self) -> dict[str, Any]:
         return {"n": Count("pk"), "total": Sum(self.expression)}
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
-        return float(row.get("total") or 0)
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("total") or 0), 0.0
 
 
 class PerWeek(Measure):
@@ -218,8 +259,11 @@ class PerWeek(Measure):
     def aggregates(self) -> dict[str, Any]:
         return {"n": Count("pk")}
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
-        return round((row.get("n") or 0) * 7 / period.days, 4)
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("n") or 0), 0.0
+
+    def combine(self, numerator: float, denominator: float, period: Period) -> float | None:
+        return round(numerator * 7 / period.days, 4)
 
 
 class Percent(Measure):
@@ -231,11 +275,13 @@ class Percent(Measure):
     def aggregates(self) -> dict[str, Any]:
         return {"n": Count("pk"), "num": self.numerator, "den": self.denominator}
 
-    def value(self, row: Mapping[str, Any], period: Period) -> float | None:
-        den = row.get("den") or 0
-        if not den:
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("num") or 0), float(row.get("den") or 0)
+
+    def combine(self, numerator: float, denominator: float, period: Period) -> float | None:
+        if not denominator:
             return None
-        return round(float(row.get("num") or 0) * 100.0 / float(den), 4)
+        return round(numerator * 100.0 / denominator, 4)
 
 
 # --- the registry ----------------------------------------------------------------------
@@ -273,6 +319,9 @@ class Result:
     stats: dict[str, Any]
     breakdown: dict[str, list[dict[str, Any]]]
     records: QuerySet
+    # The two additive parts the value is made of (see Measure).
+    numerator: float = 0.0
+    denominator: float = 0.0
 
 
 INDICATORS: dict[str, Indicator] = {}
@@ -310,43 +359,65 @@ def compute(
     period: Period,
     filters: Mapping[str, str] | None = None,
     *,
-    breakdown: bool = True,
+    breakdown: bool | tuple[str, ...] = True,
+    stats: bool = True,
 ) -> Result:
-    """The figure for the period and filters, with its breakdowns and the records behind
-    it. A fixed number of queries whatever the number of records."""
+    """The figure for the period and filters, with its breakdowns (all, none, or the
+    dimensions named) and the records behind it. A fixed number of queries whatever the
+    number of records."""
     filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
     records = records_for(indicator, period, filters)
-    aggregates = indicator.measure.aggregates()
-    row = records.order_by().aggregate(**aggregates)
+    row = indicator.measure.evaluate(records)
     parts: dict[str, list[dict[str, Any]]] = {}
-    if breakdown:
-        for dimension, path in indicator.breakdowns.items():
+    for dimension, path in indicator.breakdowns.items():
+        if breakdown is True or (breakdown and dimension in breakdown):
             parts[dimension] = breakdown_rows(indicator, records, path, period)
+    numerator, denominator = indicator.measure.parts(row)
     return Result(
         indicator=indicator,
         period=period,
         filters=dict(filters),
-        value=indicator.measure.value(row, period),
+        value=indicator.measure.combine(numerator, denominator, period),
         count=row.get("n") or 0,
-        stats=indicator.measure.stats(records, row),
+        stats=indicator.measure.stats(records, row) if stats else {},
         breakdown=parts,
         records=records,
+        numerator=numerator,
+        denominator=denominator,
     )
 
 
 def breakdown_rows(
     indicator: Indicator, records: QuerySet, path: str, period: Period
 ) -> list[dict[str, Any]]:
-    rows = records.order_by().values(path).annotate(**indicator.measure.aggregates())
-    result = [
-        {
-            "key": "" if r[path] is None else str(r[path]),
-            "value": indicator.measure.value(r, period),
-            "count": r.get("n") or 0,
-        }
-        for r in rows
-    ]
+    rows = indicator.measure.evaluate_by(records, path)
+    result = []
+    for key, r in rows.items():
+        numerator, denominator = indicator.measure.parts(r)
+        result.append(
+            {
+                "key": "" if key is None else str(key),
+                "value": indicator.measure.combine(numerator, denominator, period),
+                "count": r.get("n") or 0,
+                "numerator": numerator,
+                "denominator": denominator,
+            }
+        )
     return sorted(result, key=lambda r: (-(r["count"]), r["key"]))
+
+
+def records_in_part(indicator: Indicator, records: QuerySet, dimension: str, key: str) -> QuerySet:
+    """The records behind one bar of a breakdown (a Pareto bar, a work center's figure);
+    an empty key is the records with no value for that dimension."""
+    path = indicator.breakdowns.get(dimension)
+    if path is None:
+        raise ValueError(
+            f"{indicator.key} has no breakdown by {dimension}; it has "
+            f"{', '.join(indicator.breakdowns) or 'none'}"
+        )
+    if key == "":
+        return records.filter(**{f"{path}__isnull": True})
+    return records.filter(**{path: key})
 
 
 # --- paths shared by several indicators -------------------------------------------------
@@ -966,9 +1037,10 @@ register(
         unit=HOURS,
         direction=LOWER,
         description=(
-            "Exceptions acknowledged in the period (starting work on one acknowledges it): "
-            "hours from when it was raised to its acknowledgement. Mean, by type (the "
-            "rule's decision point) and owner role."
+            "Exceptions first acknowledged in the period (starting work on one acknowledges "
+            "it): hours from when it was first raised to its FIRST acknowledgement; a "
+            "reopened exception keeps that first acknowledgement. Mean, by type (the rule's "
+            "decision point) and owner role."
         ),
         records=_exception_latency("acknowledged_at"),
         measure=Duration(),
@@ -985,8 +1057,10 @@ register(
         unit=HOURS,
         direction=LOWER,
         description=(
-            "Exceptions resolved in the period: hours from when each was raised to its "
-            "resolution, escalations included. Mean, by type (the rule's decision point) "
+            "Exceptions resolved in the period: hours from when each was first raised to its "
+            "FINAL resolution, escalations included. A reopened exception belongs to the "
+            "period of its final resolution, counted from its first raise; one reopened and "
+            "not resolved again is not counted. Mean, by type (the rule's decision point) "
             "and owner role."
         ),
         records=_exception_latency("resolved_at"),
@@ -1082,5 +1156,400 @@ register(
         filters={"customer": "order__customer__code"},
         breakdowns={"kind": "kind"},
         columns=("number", "order__number", "kind", "start_at", "end_at", "wait_seconds"),
+    )
+)
+
+
+# --- adherence, actual changeovers, downtime, reopened exceptions -----------------------
+
+
+def _work_orders_completed(period: Period) -> QuerySet:
+    completed = logged_in(period, "planning", "workorder", "completed")
+    qs = WorkOrder.objects.filter(pk__in=completed, scheduled_end__isnull=False).annotate(
+        end_at=first_log("planning", "workorder", "completed", OuterRef("pk"))
+    )
+    return qs.filter(end_at__gte=period.since, end_at__lt=period.until).order_by("end_at", "pk")
+
+
+register(
+    Indicator(
+        key="work_order_adherence",
+        name="Work order adherence (completed by their scheduled end)",
+        group=DELAYS,
+        unit=PERCENT,
+        direction=HIGHER,
+        description=(
+            "Work orders first `completed` in the period that had a scheduled end: the "
+            "share whose first `completed` transition came at or before that scheduled end. "
+            "Work orders never scheduled are not counted."
+        ),
+        records=_work_orders_completed,
+        measure=Percent(Count("pk", filter=Q(end_at__lte=F("scheduled_end"))), Count("pk")),
+        filters=WO_FILTERS,
+        breakdowns={"item": "item__sku"},
+        columns=("number", "item__sku", "scheduled_end", "end_at"),
+    )
+)
+
+
+def start_grace_minutes() -> int:
+    """Minutes an operation may start after its scheduled start and still be on time."""
+    return int(getattr(settings, "KPI_START_ADHERENCE_GRACE_MINUTES", 15))
+
+
+def _start_adherence(period: Period) -> QuerySet:
+    grace_seconds = start_grace_minutes() * 60
+    started = logged_in(period, "planning", "operation", "running")
+    qs = (
+        Operation.objects.filter(pk__in=started, scheduled_start__isnull=False)
+        .annotate(start_at=first_log("planning", "operation", "running", OuterRef("pk")))
+        .filter(start_at__gte=period.since, start_at__lt=period.until)
+        # Whole seconds: SQLite's julianday arithmetic is not exact to the microsecond.
+        .annotate(late_seconds=Round(SecondsBetween(F("scheduled_start"), F("start_at"))))
+    )
+    return qs.annotate(
+        on_time=Case(
+            When(late_seconds__lte=grace_seconds, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    ).order_by("start_at", "pk")
+
+
+register(
+    Indicator(
+        key="start_adherence",
+        name="Start adherence (operations started by their scheduled start)",
+        group=DELAYS,
+        unit=PERCENT,
+        direction=HIGHER,
+        description=(
+            "Operations first `running` in the period that had a scheduled start: the share "
+            "whose first start came no later than the scheduled start plus a grace "
+            "(KPI_START_ADHERENCE_GRACE_MINUTES, 15 minutes unless set). Only the first "
+            "start counts: an operation paused at the end of a shift and resumed the next "
+            "morning is judged by when it first started, on the day it first started. "
+            "By work center."
+        ),
+        records=_start_adherence,
+        measure=Percent(Sum("on_time"), Count("pk")),
+        filters=OP_FILTERS,
+        breakdowns={"work_center": "work_center__code"},
+        columns=(
+            "work_order__number",
+            "sequence",
+            "work_center__code",
+            "scheduled_start",
+            "start_at",
+            "late_seconds",
+        ),
+    )
+)
+
+
+# Changeovers as they happened, against the scheduler's model of them (planning/scheduling
+# /model.py): a changeover is a switch between two operations of different families run
+# one after the other on a work center; an operation without a family needs no particular
+# set-up and takes no part in the sequence. The matrix (ChangeoverTime) gives the minutes
+# of a switch, the work center's default changeover the minutes of a pair with no entry.
+#
+# The sequence is each work center's `running` transitions (starts and resumes) within one
+# plant-local day: the day is the bucket the minimum is worked out for, so every figure
+# below is the sum of its days and reads from the daily snapshots. A resume of the same
+# operation after a pause (across a shift boundary or not) is no switch.
+
+
+def _runs(period: Period) -> QuerySet:
+    """Every `running` transition of an operation with a family in the period, with its
+    work center, family, plant-local day and the family run just before it that day on
+    the same work center (`previous_family`, a window function in the database)."""
+    operation = Operation.objects.filter(pk=OuterRef("object_id"))
+    return (
+        TransitionLog.objects.filter(
+            content_type__app_label="planning",
+            content_type__model="operation",
+            to_state="running",
+            at__gte=period.since,
+            at__lt=period.until,
+        )
+        .annotate(
+            work_center_id=Subquery(operation.values("work_center_id")[:1]),
+            work_center_code=Subquery(operation.values("work_center__code")[:1]),
+            family=Subquery(operation.values("changeover_family_id")[:1]),
+            family_code=Subquery(operation.values("changeover_family__code")[:1]),
+            day=TruncDate("at", tzinfo=timezone.get_current_timezone()),
+        )
+        .filter(family__isnull=False)
+        .annotate(
+            previous_family=Window(
+                Lag("family"),
+                partition_by=[F("work_center_id"), F("day")],
+                order_by=[F("at").asc(), F("pk").asc()],
+            ),
+            previous_family_code=Window(
+                Lag("family_code"),
+                partition_by=[F("work_center_id"), F("day")],
+                order_by=[F("at").asc(), F("pk").asc()],
+            ),
+        )
+        .order_by("at", "pk")
+    )
+
+
+def _switches(period: Period) -> QuerySet:
+    return _runs(period).filter(previous_family__isnull=False).exclude(previous_family=F("family"))
+
+
+# Counted in SQL around the window query; {prev} and {family} are its quoted columns.
+SWITCHES = "SUM(CASE WHEN {prev} IS NOT NULL AND {prev} <> {family} THEN 1 ELSE 0 END)"
+FAMILIES = "COUNT(DISTINCT {family})"
+
+
+def _run_groups(records: QuerySet, keys: list[str], measures: str) -> list[tuple[Any, ...]]:
+    """Group the runs (records of `_runs`, filtered or not) by `keys` around the window
+    query: SQL cannot group by a window function's result in the query that computes it,
+    so the ORM's query becomes the FROM of a grouped one."""
+    connection = connections[records.db]
+    quote = connection.ops.quote_name
+    columns = list(dict.fromkeys([*keys, "family", "previous_family"]))
+    sql, params = records.order_by().values(*columns).query.sql_with_params()
+    group = ", ".join(quote(k) for k in keys)
+    measures = measures.format(prev=quote("previous_family"), family=quote("family"))
+    # Only quoted column names and fixed SQL are put together; values stay parameters.
+    query = f"SELECT {group}, {measures} FROM ({sql}) runs GROUP BY {group}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+class GroupedMeasure(Measure):
+    """A figure the database counts in groups (a work center and day, a pair of families)
+    that are then combined: the groups are few, the records are not read."""
+
+    def aggregates(self) -> dict[str, Any]:
+        return {"n": Count("pk")}
+
+    def parts(self, row: Mapping[str, Any]) -> tuple[float, float]:
+        return float(row.get("total") or 0), 0.0
+
+    def evaluate(self, records: QuerySet) -> dict[str, Any]:
+        return self.evaluate_by(records, None).get(None, {"n": 0, "total": 0})
+
+    def evaluate_by(self, records: QuerySet, path: str | None) -> dict[Any, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class ChangeoverMinutes(GroupedMeasure):
+    """Switches counted per work center and pair of families, times the matrix minutes
+    of that pair (the work center's default without an entry)."""
+
+    def evaluate_by(self, records: QuerySet, path: str | None) -> dict[Any, dict[str, Any]]:
+        keys = ["work_center_id", "previous_family", "family", *([path] if path else [])]
+        groups = _run_groups(records, keys, SWITCHES)
+        centers = {g[0] for g in groups}
+        matrix = {
+            (m.work_center_id, m.from_family_id, m.to_family_id): m.minutes
+            for m in ChangeoverTime.objects.filter(work_center_id__in=centers)
+        }
+        default = dict(
+            WorkCenter.objects.filter(pk__in=centers).values_list(
+                "pk", "default_changeover_minutes"
+            )
+        )
+        out: dict[Any, dict[str, Any]] = {}
+        for *key, n in groups:
+            if not n:
+                continue
+            work_center, previous, family = key[:3]
+            minutes = matrix.get((work_center, previous, family), default.get(work_center, 0))
+            row = out.setdefault(key[3] if path else None, {"n": 0, "total": 0})
+            row["n"] += n
+            row["total"] += n * minutes
+        return out
+
+
+class ExcessChangeovers(GroupedMeasure):
+    """Per work center and day: the switches minus the minimum the same work needed, the
+    distinct families run that day minus the parallel machines (each holds a family
+    without a switch), not below 0. Summed; the count is the switches."""
+
+    def evaluate_by(self, records: QuerySet, path: str | None) -> dict[Any, dict[str, Any]]:
+        keys = ["work_center_id", "day", *([path] if path else [])]
+        groups = _run_groups(records, keys, f"{SWITCHES}, {FAMILIES}")
+        machines = dict(
+            WorkCenter.objects.filter(pk__in={g[0] for g in groups}).values_list("pk", "capacity")
+        )
+        out: dict[Any, dict[str, Any]] = {}
+        for *key, switches, families in groups:
+            minimum = max(0, families - machines.get(key[0], 1))
+            row = out.setdefault(key[2] if path else None, {"n": 0, "total": 0})
+            row["n"] += switches
+            row["total"] += max(0, switches - minimum)
+        return out
+
+
+CHANGEOVER_SEQUENCE = (
+    "Each work center's sequence is its `running` transitions (starts and resumes) of "
+    "operations with a changeover family, within one plant-local day; a run whose family "
+    "differs from the run just before it that day is an actual changeover. A resume of "
+    "the same family after a pause is none; the first run of a day is compared with "
+    "nothing (the day is the bucket the minimum is worked out for, so days add up). "
+    "Operations without a family need no particular set-up and take no part."
+)
+CHANGEOVER_COLUMNS = (
+    "object_repr",
+    "work_center_code",
+    "previous_family_code",
+    "family_code",
+    "at",
+)
+
+register(
+    Indicator(
+        key="changeovers_actual",
+        name="Changeovers (actual)",
+        group=INEFFICIENCIES,
+        unit="changeovers",
+        direction=LOWER,
+        description=f"{CHANGEOVER_SEQUENCE} Count, by work center.",
+        records=_switches,
+        measure=Counted(),
+        filters={"work_center": "work_center_code"},
+        breakdowns={"work_center": "work_center_code"},
+        columns=CHANGEOVER_COLUMNS,
+    )
+)
+
+register(
+    Indicator(
+        key="changeover_minutes_actual",
+        name="Changeover time (actual changeovers)",
+        group=INEFFICIENCIES,
+        unit="minutes",
+        direction=LOWER,
+        description=(
+            f"{CHANGEOVER_SEQUENCE} Sum of the minutes of those changeovers: the work "
+            "center's changeover matrix entry from the previous family to the new one, or "
+            "its default changeover when the matrix has no entry. By work center."
+        ),
+        records=_switches,
+        measure=ChangeoverMinutes(),
+        filters={"work_center": "work_center_code"},
+        breakdowns={"work_center": "work_center_code"},
+        columns=CHANGEOVER_COLUMNS,
+    )
+)
+
+register(
+    Indicator(
+        key="changeovers_excess",
+        name="Excess changeovers (against the scheduler's minimum)",
+        group=INEFFICIENCIES,
+        unit="changeovers",
+        direction=LOWER,
+        description=(
+            f"{CHANGEOVER_SEQUENCE} For each work center and day: actual changeovers minus "
+            "the minimum the same work needed, that is the number of distinct families it "
+            "ran that day minus its parallel machines (each machine can hold one family "
+            "without a switch), not below 0. Summed over work centers and days; by work "
+            "center. The records are the day's runs in sequence."
+        ),
+        records=_runs,
+        measure=ExcessChangeovers(),
+        filters={"work_center": "work_center_code"},
+        breakdowns={"work_center": "work_center_code"},
+        columns=CHANGEOVER_COLUMNS,
+    )
+)
+
+
+def _downtime(period: Period) -> QuerySet:
+    """Downtime overlapping the period, clipped to it; an open one runs up to now."""
+    now = timezone.now()
+    moment = DateTimeField()
+    since, until = Value(period.since, moment), Value(period.until, moment)
+    return (
+        Downtime.objects.filter(started_at__lt=min(period.until, now))
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=period.since))
+        .annotate(
+            start_at=Greatest(F("started_at"), since, output_field=moment),
+            end_at=Least(Coalesce(F("ended_at"), Value(now, moment)), until, output_field=moment),
+        )
+        .annotate(minutes=SecondsBetween(F("start_at"), F("end_at")) / Value(60.0))
+        .order_by("start_at", "pk")
+    )
+
+
+register(
+    Indicator(
+        key="downtime_minutes",
+        name="Downtime",
+        group=INEFFICIENCIES,
+        unit="minutes",
+        direction=LOWER,
+        description=(
+            "Work center downtime overlapping the period: the minutes of each downtime "
+            "inside the period (a downtime that began before the period counts from its "
+            "start, one that ended after it up to its end; one still open counts up to now "
+            "or the end of the period, whichever is earlier). Sum, by work center and by "
+            "reason code (a Pareto of downtime reasons)."
+        ),
+        records=_downtime,
+        measure=Total("minutes"),
+        filters={"work_center": "work_center__code"},
+        breakdowns={"work_center": "work_center__code", "reason": "reason_code__code"},
+        columns=(
+            "work_center__code",
+            "reason_code__code",
+            "started_at",
+            "ended_at",
+            "start_at",
+            "end_at",
+            "minutes",
+        ),
+    )
+)
+
+
+def _reopened(period: Period) -> QuerySet:
+    reopens = TransitionLog.objects.filter(
+        content_type__app_label="exceptions",
+        content_type__model="plantexception",
+        transition="reopen",
+        at__gte=period.since,
+        at__lt=period.until,
+    )
+    return (
+        PlantException.objects.filter(Exists(reopens.filter(object_id=OuterRef("pk"))))
+        .annotate(
+            reopens=Subquery(
+                reopens.filter(object_id=OuterRef("pk"))
+                .order_by()
+                .values("object_id")
+                .annotate(n=Count("pk"))
+                .values("n"),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("number")
+    )
+
+
+register(
+    Indicator(
+        key="exceptions_reopened",
+        name="Exceptions reopened",
+        group=DECISIONS,
+        unit="reopens",
+        direction=LOWER,
+        description=(
+            "`reopen` transitions of exceptions in the period: a resolution that did not "
+            "hold (an exception reopened twice counts twice). By type (the rule's decision "
+            "point) and owner role. Drill-down: the exceptions reopened, with how often."
+        ),
+        records=_reopened,
+        measure=Total("reopens"),
+        breakdowns=EXCEPTION_BREAKDOWNS,
+        columns=("number", "title", "state", "reopens"),
     )
 )

@@ -57,7 +57,8 @@ class KpiTarget(models.Model):
 
 class KpiSnapshot(models.Model):
     """One indicator's figure for one plant-local day, plant-wide (empty scope) or per
-    work center. Rewritten, not added, when the day is computed again."""
+    part of a breakdown (a work center, a scrap reason, an exception type...). Rewritten,
+    not added, when the day is computed again."""
 
     indicator = models.CharField(max_length=60)
     day = models.DateField()
@@ -65,6 +66,10 @@ class KpiSnapshot(models.Model):
     scope_value = models.CharField(max_length=60, blank=True)
     value = models.FloatField(null=True, blank=True)
     count = models.PositiveIntegerField(default=0)
+    # The additive parts of the value (e.g. total seconds and records for a mean), so the
+    # days of any longer period add up to its figure without reading the history again.
+    numerator = models.FloatField(default=0)
+    denominator = models.FloatField(default=0)
     computed_at = models.DateTimeField()
     # Set when `kpi.target_breached` was emitted for this row: once per day and scope.
     breach_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -72,6 +77,7 @@ class KpiSnapshot(models.Model):
     class Meta:
         ordering = ["indicator", "day", "scope_key", "scope_value"]
         verbose_name = _("KPI snapshot")
+        permissions = [("view_kpi_dashboards", "Can view KPI dashboards and their records")]
         constraints = [
             models.UniqueConstraint(
                 fields=["indicator", "day", "scope_key", "scope_value"], name="kpi_snapshot_once"

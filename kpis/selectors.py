@@ -74,18 +74,28 @@ def result_target(result: Result) -> float | None:
     return float(target.target) if target else None
 
 
-def snapshots_list(*, key: str, period: Period, work_center: str | None = None) -> QuerySet:
-    """The daily figures: plant-wide, or for one work center when given."""
+def snapshots_list(
+    *, key: str, period: Period, work_center: str | None = None, scope: str = "", value: str = ""
+) -> QuerySet:
+    """The daily figures: plant-wide, for one work center, or for one part of another
+    snapshotted breakdown (`scope`=reason|type|owner_role|customer and its `value`)."""
+    from .services import SNAPSHOT_SCOPES
+
     indicator = indicator_lookup(key)
     rows = KpiSnapshot.objects.filter(
         indicator=indicator.key, day__range=(period.start, period.end)
     )
     if work_center:
-        if "work_center" not in indicator.breakdowns:
+        scope, value = "work_center", work_center
+    if scope:
+        if scope not in SNAPSHOT_SCOPES or scope not in indicator.breakdowns:
             raise ValidationFailed(
-                f"{indicator.key} has no figures per work center.", field="work_center"
+                f"{indicator.key} has no daily figures per {scope.replace('_', ' ')}.",
+                field="work_center" if work_center else "scope",
             )
-        rows = rows.filter(scope_key="work_center", scope_value=work_center)
+        if not value:
+            raise ValidationFailed("Give the value of the scope.", field="value")
+        rows = rows.filter(scope_key=scope, scope_value=value)
     else:
         rows = rows.filter(scope_key="")
     return rows.order_by("day", "id")

@@ -13,8 +13,10 @@ from mes.core.events import event_emit
 from .indicators import HIGHER, INDICATORS, Period, breakdown_rows, compute
 from .models import KpiSnapshot, KpiTarget
 
-# Scopes snapshotted besides the whole plant: a breakdown dimension of the indicator.
-SNAPSHOT_SCOPES = ("work_center",)
+# Scopes snapshotted besides the whole plant: breakdown dimensions the dashboards chart
+# over long periods (figures per work center, Paretos of reasons and exception types,
+# figures per customer). Items are left to live queries: there are too many.
+SNAPSHOT_SCOPES = ("work_center", "reason", "type", "owner_role", "customer")
 
 
 def snapshot_day(*, day: dt.date) -> int:
@@ -24,17 +26,27 @@ def snapshot_day(*, day: dt.date) -> int:
     Returns the number of rows the day has."""
     period = Period.day(day)
     now = timezone.now()
-    rows: dict[tuple[str, str, str], tuple[float | None, int]] = {}
+    rows: dict[tuple[str, str, str], tuple[float | None, int, float, float]] = {}
     for key, indicator in INDICATORS.items():
-        result = compute(indicator, period, breakdown=False)
-        rows[(key, "", "")] = (result.value, result.count)
+        result = compute(indicator, period, breakdown=False, stats=False)
+        rows[(key, "", "")] = (
+            result.value,
+            result.count,
+            result.numerator,
+            result.denominator,
+        )
         for scope in SNAPSHOT_SCOPES:
             path = indicator.breakdowns.get(scope)
             if path is None:
                 continue
             for part in breakdown_rows(indicator, result.records, path, period):
                 if part["key"]:
-                    rows[(key, scope, part["key"])] = (part["value"], part["count"])
+                    rows[(key, scope, part["key"][:60])] = (
+                        part["value"],
+                        part["count"],
+                        part["numerator"],
+                        part["denominator"],
+                    )
     with transaction.atomic():
         existing = {
             (s.indicator, s.scope_key, s.scope_value): s
@@ -43,24 +55,20 @@ def snapshot_day(*, day: dt.date) -> int:
         stale = [s.pk for k, s in existing.items() if k not in rows]
         KpiSnapshot.objects.filter(pk__in=stale).delete()
         changed, new = [], []
-        for (key, scope, scope_value), (value, count) in rows.items():
+        for (key, scope, scope_value), (value, count, numerator, denominator) in rows.items():
             snapshot = existing.get((key, scope, scope_value))
             if snapshot is None:
-                new.append(
-                    KpiSnapshot(
-                        indicator=key,
-                        day=day,
-                        scope_key=scope,
-                        scope_value=scope_value,
-                        value=value,
-                        count=count,
-                        computed_at=now,
-                    )
+                snapshot = KpiSnapshot(
+                    indicator=key, day=day, scope_key=scope, scope_value=scope_value
                 )
+                new.append(snapshot)
             else:
-                snapshot.value, snapshot.count, snapshot.computed_at = value, count, now
                 changed.append(snapshot)
-        KpiSnapshot.objects.bulk_update(changed, ["value", "count", "computed_at"])
+            snapshot.value, snapshot.count, snapshot.computed_at = value, count, now
+            snapshot.numerator, snapshot.denominator = numerator, denominator
+        KpiSnapshot.objects.bulk_update(
+            changed, ["value", "count", "numerator", "denominator", "computed_at"]
+        )
         KpiSnapshot.objects.bulk_create(new)
     return len(rows)
 

@@ -23,6 +23,10 @@ class BreakdownRowOutput(serializers.Serializer):
     key = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     count = serializers.IntegerField()
+    numerator = serializers.FloatField(
+        help_text="Additive part: sum it with denominator over days to get a longer period."
+    )
+    denominator = serializers.FloatField()
 
 
 class IndicatorValueOutput(serializers.Serializer):
@@ -49,3 +53,7 @@ class SnapshotOutput(serializers.Serializer):
     scope_value = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
     count = serializers.IntegerField()
+    numerator = serializers.FloatField(
+        help_text="Additive part: sum it with denominator over days to get a longer period."
+    )
+    denominator = serializers.FloatField()

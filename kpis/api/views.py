@@ -80,6 +80,12 @@ class IndicatorSnapshotsView(generics.GenericAPIView):
         parameters=[
             *PERIOD,
             OpenApiParameter("work_center", str, description="A work center's own figures."),
+            OpenApiParameter(
+                "scope",
+                str,
+                description="Another breakdown's figures: reason, type, owner_role, customer.",
+            ),
+            OpenApiParameter("value", str, description="The part of that breakdown."),
         ],
         responses={200: s.SnapshotOutput(many=True), 400: PROBLEM, 404: PROBLEM},
     )
@@ -88,7 +94,11 @@ class IndicatorSnapshotsView(generics.GenericAPIView):
             request.query_params.get("from"), request.query_params.get("to")
         )
         rows = selectors.snapshots_list(
-            key=key, period=period, work_center=request.query_params.get("work_center")
+            key=key,
+            period=period,
+            work_center=request.query_params.get("work_center"),
+            scope=request.query_params.get("scope", ""),
+            value=request.query_params.get("value", ""),
         )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(s.SnapshotOutput(page, many=True).data)

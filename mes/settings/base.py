@@ -139,6 +139,7 @@ USE_TZ = True
 PLANT_TIME_ZONE = env.str("PLANT_TIME_ZONE", default="Europe/Berlin")
 TIME_ZONE = PLANT_TIME_ZONE
 PLANT_NAME = env.str("PLANT_NAME", default="Demo Plant")
+KPI_START_ADHERENCE_GRACE_MINUTES = env.int("KPI_START_ADHERENCE_GRACE_MINUTES", default=15)
 # Ship-from on packing slips, bills of lading and labels: lines separated by "\n".
 PLANT_ADDRESS = env.str(
     "PLANT_ADDRESS", default="Industriestrasse 12\n86150 Augsburg\nGermany", multiline=True

@@ -19,7 +19,16 @@ from exceptions.models import DecisionRule, PlantException
 from inventory.models import ScanRefusal
 from mes.core.models import FieldChange, ReasonCode, TransitionLog
 from orders.models import ChangeRequest, SalesOrder, SalesOrderLine
-from planning.models import LabourEntry, Operation, OperationReport, WorkCenter, WorkOrder
+from planning.models import (
+    ChangeoverFamily,
+    ChangeoverTime,
+    Downtime,
+    LabourEntry,
+    Operation,
+    OperationReport,
+    WorkCenter,
+    WorkOrder,
+)
 from shipping.models import Shipment, ShipmentLine
 from tests.factories import CustomerFactory, ItemFactory, UserFactory
 
@@ -65,7 +74,14 @@ def field_change(
 
 
 def operation(
-    wo: WorkOrder, seq: int, wc: WorkCenter, *, scheduled_end=None, changeover=0
+    wo: WorkOrder,
+    seq: int,
+    wc: WorkCenter,
+    *,
+    scheduled_start=None,
+    scheduled_end=None,
+    changeover=0,
+    family=None,
 ) -> Operation:
     return Operation.objects.create(
         work_order=wo,
@@ -73,8 +89,10 @@ def operation(
         name=f"op {seq}",
         work_center=wc,
         quantity_planned=Decimal("10"),
+        scheduled_start=scheduled_start,
         scheduled_end=scheduled_end,
         scheduled_changeover_minutes=changeover,
+        changeover_family=family,
     )
 
 
@@ -85,8 +103,15 @@ def history(db: Any) -> SimpleNamespace:
     h.lead = UserFactory(username="kpi-lead")
     h.c1, h.c2 = CustomerFactory(code="C1"), CustomerFactory(code="C2")
     h.a, h.b = ItemFactory(sku="A"), ItemFactory(sku="B")
-    h.saw = WorkCenter.objects.create(code="SAW", name="Saw")
-    h.mill = WorkCenter.objects.create(code="MILL", name="Mill")
+    # The saw is one machine, the mill two; changeovers default to 10 and 25 minutes.
+    h.saw = WorkCenter.objects.create(code="SAW", name="Saw", default_changeover_minutes=10)
+    h.mill = WorkCenter.objects.create(
+        code="MILL", name="Mill", capacity=2, default_changeover_minutes=25
+    )
+    # Changeover families F1, F2; the saw's matrix has F1 -> F2 in 20 minutes only.
+    h.f1 = ChangeoverFamily.objects.create(code="F1", name="Family 1")
+    h.f2 = ChangeoverFamily.objects.create(code="F2", name="Family 2")
+    ChangeoverTime.objects.create(work_center=h.saw, from_family=h.f1, to_family=h.f2, minutes=20)
 
     # Orders: SO1 (C1) confirmed 2 Mar 08:00, SO2 (C2) confirmed 2 Mar 12:00.
     h.so1 = SalesOrder.objects.create(number="SO1", customer=h.c1)
@@ -118,10 +143,15 @@ def history(db: Any) -> SimpleNamespace:
     log(h.so1, "confirmed", at(2, 8))
     log(h.so2, "confirmed", at(2, 12))
 
-    # Work orders: WO1 for SO1/1, WO2 for SO2/1, WO3 to stock (released, taken back,
-    # released again: the first release counts).
-    h.wo1 = WorkOrder.objects.create(number="WO1", item=h.a, quantity=10, sales_order_line=h.so1l1)
-    h.wo2 = WorkOrder.objects.create(number="WO2", item=h.a, quantity=4, sales_order_line=h.so2l1)
+    # Work orders: WO1 for SO1/1 (scheduled to end 4 Mar 12:00), WO2 for SO2/1 (4 Mar
+    # 15:00), WO3 to stock, never scheduled (released, taken back, released again: the
+    # first release counts).
+    h.wo1 = WorkOrder.objects.create(
+        number="WO1", item=h.a, quantity=10, sales_order_line=h.so1l1, scheduled_end=at(4, 12)
+    )
+    h.wo2 = WorkOrder.objects.create(
+        number="WO2", item=h.a, quantity=4, sales_order_line=h.so2l1, scheduled_end=at(4, 15)
+    )
     h.wo3 = WorkOrder.objects.create(number="WO3", item=h.b, quantity=5)
     log(h.wo1, "released", at(2, 14))
     log(h.wo2, "released", at(3, 12))
@@ -132,31 +162,55 @@ def history(db: Any) -> SimpleNamespace:
     log(h.wo2, "completed", at(4, 16))
     log(h.wo3, "completed", at(5, 8))
 
-    # WO1/10 on the saw: ready 2 Mar 14:00, started 15:00, done 18:00.
-    h.op11 = operation(h.wo1, 10, h.saw)
+    # Scheduled starts and changeover families are given op by op below; in the order the
+    # operations first started: saw WO1/10 F1, WO3/10 F2, WO2/10 F1; mill WO1/20 F1,
+    # WO2/20 F2.
+    # WO1/10 on the saw: ready 2 Mar 14:00, started 15:00 (scheduled 14:50), done 18:00.
+    h.op11 = operation(h.wo1, 10, h.saw, scheduled_start=at(2, 14, 50), family=h.f1)
     log(h.op11, "ready", at(2, 14))
     log(h.op11, "running", at(2, 15))
     log(h.op11, "done", at(2, 18))
-    # WO1/20 on the mill: ready 2 Mar 18:00, started 3 Mar 06:30, paused at the end of the
-    # shift (14:00), resumed next morning 06:00, done 09:00 — late against 08:00.
-    h.op12 = operation(h.wo1, 20, h.mill, scheduled_end=at(4, 8))
+    # WO1/20 on the mill: ready 2 Mar 18:00, started 3 Mar 06:30 (scheduled 06:20), paused
+    # at the end of the shift (14:00), resumed next morning 06:00, done 09:00 — late
+    # against 08:00.
+    h.op12 = operation(
+        h.wo1, 20, h.mill, scheduled_start=at(3, 6, 20), scheduled_end=at(4, 8), family=h.f1
+    )
     log(h.op12, "ready", at(2, 18))
     log(h.op12, "running", at(3, 6, 30))
     log(h.op12, "paused", at(3, 14), "pause")
     log(h.op12, "running", at(4, 6), "resume")
     log(h.op12, "done", at(4, 9))
-    # WO2/10 on the saw: ready 3 Mar 12:00, started 14:00, done 16:00 (due 17:00).
-    h.op21 = operation(h.wo2, 10, h.saw, scheduled_end=at(3, 17), changeover=15)
+    # WO2/10 on the saw: ready 3 Mar 12:00, started 14:00 (scheduled 13:30), done 16:00
+    # (due 17:00).
+    h.op21 = operation(
+        h.wo2,
+        10,
+        h.saw,
+        scheduled_start=at(3, 13, 30),
+        scheduled_end=at(3, 17),
+        changeover=15,
+        family=h.f1,
+    )
     log(h.op21, "ready", at(3, 12))
     log(h.op21, "running", at(3, 14))
     log(h.op21, "done", at(3, 16))
-    # WO2/20 on the mill: a transfer batch, started 15:30 before WO2/10 was done.
-    h.op22 = operation(h.wo2, 20, h.mill, scheduled_end=at(4, 12), changeover=30)
+    # WO2/20 on the mill: a transfer batch, started 15:30 (scheduled 15:15) before WO2/10
+    # was done.
+    h.op22 = operation(
+        h.wo2,
+        20,
+        h.mill,
+        scheduled_start=at(3, 15, 15),
+        scheduled_end=at(4, 12),
+        changeover=30,
+        family=h.f2,
+    )
     log(h.op22, "ready", at(3, 15))
     log(h.op22, "running", at(3, 15, 30))
     log(h.op22, "done", at(4, 12))
     # WO3/10 on the saw: ready 3 Mar 10:00, started 11:00, done 4 Mar 20:00, unscheduled.
-    h.op31 = operation(h.wo3, 10, h.saw)
+    h.op31 = operation(h.wo3, 10, h.saw, family=h.f2)
     log(h.op31, "ready", at(3, 10))
     log(h.op31, "running", at(3, 11))
     log(h.op31, "done", at(4, 20))
@@ -244,7 +298,10 @@ def history(db: Any) -> SimpleNamespace:
     field_change(h.so1, "priority", 2, 4, at(4, 10), h.lead, "line-down")
 
     # Exceptions: X1 acknowledged after 1 h, resolved after 4 h; X2 escalated twice, then
-    # acknowledged after 6 h and resolved after 24 h; X3 still open.
+    # acknowledged after 6 h and resolved after 24 h; X3 still open. X4 raised 5 Mar 08:00,
+    # acknowledged 09:00, resolved 10:00, reopened 6 Mar 08:00, acknowledged again 09:00
+    # (its first acknowledgement stays) and resolved for good 14:00. X5 (no rule) raised
+    # 4 Mar 08:00, acknowledged 10:00, resolved 12:00, reopened 5 Mar 12:00: open again.
     h.role = Group.objects.get_or_create(name="kpi-planners")[0]
     h.rule = DecisionRule.objects.create(
         name="shortage", decision_point="material.shortage", effect="raise_exception"
@@ -253,6 +310,8 @@ def history(db: Any) -> SimpleNamespace:
         ("X1", h.rule, at(2, 8), at(2, 9), at(2, 12), "resolved"),
         ("X2", h.rule, at(3, 8), at(3, 14), at(4, 8), "resolved"),
         ("X3", None, at(5, 8), None, None, "open"),
+        ("X4", h.rule, at(5, 8), at(5, 9), at(6, 14), "resolved"),
+        ("X5", None, at(4, 8), at(4, 10), None, "open"),
     ]
     h.exceptions = {}
     for number, rule, raised, acked, resolved, state in rows:
@@ -273,6 +332,30 @@ def history(db: Any) -> SimpleNamespace:
     log(h.exceptions["X2"], "escalated", at(3, 12), "escalate")
     log(h.exceptions["X2"], "acknowledged", at(3, 14), "acknowledge")
     log(h.exceptions["X2"], "resolved", at(4, 8), "resolve")
+    for number, to_state, when, transition in [
+        ("X4", "acknowledged", at(5, 9), "acknowledge"),
+        ("X4", "resolved", at(5, 10), "resolve"),
+        ("X4", "open", at(6, 8), "reopen"),
+        ("X4", "acknowledged", at(6, 9), "acknowledge"),
+        ("X4", "resolved", at(6, 14), "resolve"),
+        ("X5", "acknowledged", at(4, 10), "acknowledge"),
+        ("X5", "resolved", at(4, 12), "resolve"),
+        ("X5", "open", at(5, 12), "reopen"),
+    ]:
+        log(h.exceptions[number], to_state, when, transition)
+
+    # Downtime: the saw jammed 1 Mar 22:00 - 2 Mar 02:00 (across the start of the week)
+    # and 5 Mar 09:00 - 09:45; the mill lost power 4 Mar 10:00 - 11:30 and is down for
+    # tooling since 8 Mar 20:00, still open.
+    for wc, why, since, until in [
+        (h.saw, "jam", at(1, 22), at(2, 2)),
+        (h.saw, "jam", at(5, 9), at(5, 9, 45)),
+        (h.mill, "power", at(4, 10), at(4, 11, 30)),
+        (h.mill, "tooling", at(8, 20), None),
+    ]:
+        Downtime.objects.create(
+            work_center=wc, reason_code=reason(why), started_at=since, ended_at=until
+        )
 
     # Change requests: CR1 approved 12 h after the request; CR2 rejected; CR3 needed no
     # approval.

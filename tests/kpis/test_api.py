@@ -89,6 +89,24 @@ def test_snapshots_for_bi_tools(bi: Any, history: Any) -> None:
         ("2026-03-02", "SAW", 1.0),
         ("2026-03-03", "SAW", 1.5),
     ]
+    # The additive parts of 3 Mar: 16 h of queue (12.5 + 2 + 1 + 0.5) over four operations.
+    day3 = plant.json()["results"][1]
+    assert day3["numerator"] == pytest.approx(16 * 3600, abs=0.01)
+    assert day3["denominator"] == 4.0
+
+
+def test_snapshots_of_another_breakdown_for_a_pareto_in_a_bi_tool(bi: Any, history: Any) -> None:
+    for day in (2, 3, 4):
+        services.snapshot_day(day=dt.date(2026, 3, day))
+    burr = bi.get(
+        "/api/v1/kpis/scrap_rate/snapshots/", {**WEEK, "scope": "reason", "value": "burr"}
+    )
+    assert burr.status_code == 200, burr.content
+    # Scrapped for burr: 1 of 10 reported on 2 Mar, 1 of 4 on 3 Mar.
+    assert [(r["day"], r["numerator"], r["denominator"]) for r in burr.json()["results"]] == [
+        ("2026-03-02", 1.0, 10.0),
+        ("2026-03-03", 1.0, 4.0),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -102,6 +120,8 @@ def test_snapshots_for_bi_tools(bi: Any, history: Any) -> None:
         ("/api/v1/kpis/happiness/snapshots/", {}, 404, None),
         ("/api/v1/kpis/queue_time/snapshots/", {"to": "31.03.2026"}, 400, "to"),
         ("/api/v1/kpis/mispicks/snapshots/", {"work_center": "SAW"}, 400, "work_center"),
+        ("/api/v1/kpis/mispicks/snapshots/", {"scope": "colour", "value": "red"}, 400, "scope"),
+        ("/api/v1/kpis/scrap_rate/snapshots/", {"scope": "reason"}, 400, "value"),
     ],
 )
 def test_bad_input_is_a_problem_with_the_field(
