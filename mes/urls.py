@@ -17,6 +17,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("planning/", include("planning.urls")),
     path("shipping/", include("shipping.urls")),
+    path("kpis/", include("kpis.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("mes.core.api.urls")),

@@ -56,6 +56,9 @@ NAV: list[NavItem] = [
     NavItem(_("Planning"), "planning:work_orders", "planning.plan_workorder"),
     # The floor tablet: sign in to a work center, its dispatch list.
     NavItem(_("Shop floor"), "planning:tablet", "planning.run_operation"),
+    # Execution KPIs: the plant overview, with the work center, shipping and decisions
+    # dashboards as tabs.
+    NavItem(_("KPIs"), "kpis:overview", "kpis.view_kpi_dashboards"),
 ]
 
 

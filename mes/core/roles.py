@@ -67,6 +67,9 @@ _READ_SHIPPING = [
     "shipping.view_carrier",
 ]
 
+# The KPI dashboards and their drill-down lists: everyone who runs a part of the plant.
+_READ_KPIS = ["kpis.view_kpi_dashboards"]
+
 _READ_PLANNING = [
     "planning.view_workcenter",
     "planning.view_routing",
@@ -120,6 +123,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "planning.expedite_workorder",
         "planning.hold_workorder",
         *_WORK_EXCEPTIONS,
+        *_READ_KPIS,
     ],
     FLOOR_LEAD: [
         *_READ_ORDERS,
@@ -133,6 +137,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.pick_kit",
         "inventory.add_stockmove",
         *_WORK_EXCEPTIONS,
+        *_READ_KPIS,
     ],
     # Runs operations on a shared tablet; starting one issues its staged kit and
     # completing the last receives the output, so those stock moves are theirs too.
@@ -143,7 +148,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.pick_kit",
         "inventory.add_stockmove",
     ],
-    WAREHOUSE: [*_READ_ORDERS, *_WAREHOUSE_WORK, *_WORK_EXCEPTIONS],
+    WAREHOUSE: [*_READ_ORDERS, *_WAREHOUSE_WORK, *_WORK_EXCEPTIONS, *_READ_KPIS],
     # Governed: cycle counts and adjustments, moving a staged reservation to another demand.
     WAREHOUSE_LEAD: [
         *_READ_ORDERS,
@@ -153,6 +158,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.add_location",
         "inventory.change_location",
         *_WORK_EXCEPTIONS,
+        *_READ_KPIS,
     ],
     SHIPPING: [
         *_READ_ORDERS,
@@ -165,6 +171,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "shipping.ship_shipment",
         "shipping.hold_shipment",
         *_WORK_EXCEPTIONS,
+        *_READ_KPIS,
     ],
     QUALITY: [
         *_READ_ORDERS,
@@ -175,6 +182,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.release_hold",
         "inventory.receive_goods",
         *_WORK_EXCEPTIONS,
+        *_READ_KPIS,
     ],
     INTEGRATION: [
         *_READ_ORDERS,

@@ -144,6 +144,7 @@ def test_navigation_follows_the_role(client, floor_lead):
         "Stock",
         "Holds",
         "Shop floor",
+        "KPIs",
     ]
     assert [item["active"] for item in response.context["nav_items"]] == [
         label == "Plant board" for label in labels
