@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +115,18 @@ def django_in_process(url: str, prefix: str) -> Path:
     log("Migrating ...")
     call_command("migrate", "--noinput", verbosity=0)
     return workdir
+
+
+def bench_user(username: str, role: str, last_name: str) -> Any:
+    """The user a read benchmark signs in as: one role, no password (force_login)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"first_name": "Bench", "last_name": last_name}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=role))
+    return user

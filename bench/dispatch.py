@@ -120,19 +120,9 @@ def _sequence() -> None:
 
 
 def _floor_lead() -> Any:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
     from mes.core.roles import FLOOR_LEAD
 
-    user, created = get_user_model().objects.get_or_create(
-        username="bench-floorlead", defaults={"first_name": "Bench", "last_name": "Lead"}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=FLOOR_LEAD))
-    return user
+    return benchlib.bench_user("bench-floorlead", FLOOR_LEAD, "Lead")
 
 
 def _timed(

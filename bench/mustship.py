@@ -458,19 +458,9 @@ def _book(lines: int, shipments: int) -> dict[str, Any]:
 
 
 def _planner() -> Any:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
     from mes.core.roles import PLANNER
 
-    user, created = get_user_model().objects.get_or_create(
-        username="bench-mustship", defaults={"first_name": "Bench", "last_name": "Planner"}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=PLANNER))
-    return user
+    return benchlib.bench_user("bench-mustship", PLANNER, "Planner")
 
 
 def _timed(samples: int, warmup: int, call: Any) -> tuple[list[float], list[float]]:

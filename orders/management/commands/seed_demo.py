@@ -25,6 +25,7 @@ from django.utils import timezone
 from inventory.demo import seed_inventory_demo
 from inventory.models import Item
 from inventory.services import item_upsert
+from kpis.demo import seed_kpis_demo
 from mes.core import roles
 from mes.core.models import ApiClient
 from mes.core.services import API_SCOPES, api_client_create
@@ -509,6 +510,7 @@ class Command(BaseCommand):
             seed_inventory_demo(users=users, stdout=self.stdout)
             seed_planning_demo(users=users, stdout=self.stdout)
             seed_shipping_demo(users=users, stdout=self.stdout)
+            seed_kpis_demo(users=users, stdout=self.stdout)
         self.print_logins()
         if key:
             self.stdout.write("")

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from inventory.generate import generate_inventory
 from inventory.models import Item
+from kpis.generate import history_generate
 from orders.models import (
     HOLDABLE_STATES,
     Customer,
@@ -86,6 +87,15 @@ class Command(BaseCommand):
             default=0,
             help="stock ledger moves to add (with locations, lots, genealogy and balances)",
         )
+        parser.add_argument(
+            "--history-work-orders",
+            type=int,
+            default=0,
+            help="work orders of backdated plant history to add for the KPIs (with their "
+            "orders, shipments, exceptions and transition history; on a plant of its own, "
+            "codes starting with PH)",
+        )
+        parser.add_argument("--history-days", type=int, default=90, help="days of history")
 
     def handle(self, *args: Any, **options: Any) -> None:
         n_orders, n_lines = options["orders"], options["lines_per_order"]
@@ -117,6 +127,19 @@ class Command(BaseCommand):
                 f"Added {stock['moves']} stock moves, {stock['lots']} lots, "
                 f"{stock['genealogy']} genealogy links; {stock['balances']} balances computed "
                 f"from the ledger in {stock['seconds']:.1f} s."
+            )
+        if options["history_work_orders"] > 0:
+            days = max(1, options["history_days"])
+            history = history_generate(
+                days=days,
+                work_orders=options["history_work_orders"],
+                prefix="PH",
+                seed=options["seed"],
+                out=self.stdout,
+            )
+            self.stdout.write(
+                f"Added {days} days of plant history: {history['work_orders']} work orders, "
+                f"{history['transition_rows']} transition rows in {history['seconds']:.1f} s."
             )
 
     def ensure_customers(self, count: int, rng: random.Random) -> list[Customer]:
