@@ -2,7 +2,10 @@
 Paretos, queue time per work center), a figure opens the records behind it, a bar of a
 breakdown narrows them, and the work center dashboard follows the chosen area."""
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 
 from mes.core.reason_codes import ensure_default_reason_codes
@@ -12,10 +15,22 @@ from .conftest import login
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# The data migrations that load the default decision rules (exceptions come from them).
+RULE_MIGRATIONS = [
+    "exceptions.migrations.0002_default_rules",
+    "exceptions.migrations.0003_material_delayed_rule",
+    "exceptions.migrations.0004_kit_mispick_rule",
+    "exceptions.migrations.0005_make_work_orders_effect",
+]
+
+
 @pytest.fixture
 def demo_plant(db):
-    # Browser tests flush the database after each test: put back what migrations load.
+    # Browser tests flush the database after each test: put back what migrations load,
+    # reason codes and the default rules.
     ensure_default_reason_codes()
+    for name in RULE_MIGRATIONS:
+        importlib.import_module(name).load(apps, None)
     # The demo plant comes with 60 days of history and their daily snapshots.
     call_command("seed_demo", verbosity=0)
 
