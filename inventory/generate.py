@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+
+from mes.core.bulk import foreign_key_checks_skip
 
 from .models import Item, Location, Lot, LotGenealogy, MoveType, StockBalance, StockMove
 
@@ -89,7 +91,7 @@ def generate_inventory(
     with transaction.atomic():
         plan = _plan(items)
         ids = _next_ids()
-        checks_skipped = _foreign_key_checks_skip()
+        checks_skipped = foreign_key_checks_skip()
         generator = _Generator(plan, rng, ids, moves)
         written = 0
         while written < moves:
@@ -165,21 +167,6 @@ def _plan(items: Sequence[Item]) -> Plan:
         made=[make[:third], make[third : 2 * third], make[2 * third :]],
         tracked={i.pk for i in ordered if i.pk not in untracked},
     )
-
-
-def _foreign_key_checks_skip() -> bool:
-    """Skip the per-row foreign key checks for this transaction, as a restore does: every
-    row written points at a row this transaction created or read, and a million moves
-    would otherwise queue seven million deferred checks for the commit. Needs a role that
-    may set session_replication_role (a superuser); otherwise the checks run."""
-    if connection.vendor != "postgresql":
-        return False
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-    except DatabaseError:
-        return False
-    return True
 
 
 def _next_ids() -> dict[str, int]:

@@ -13,7 +13,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -32,7 +31,8 @@ from .indicators import (
     records_for,
     records_in_part,
 )
-from .models import KpiSnapshot, KpiTarget
+from .models import KpiSnapshot
+from .selectors import targets_for
 from .services import SNAPSHOT_SCOPES, breaches
 
 # A scope narrows a figure to one part of a breakdown: ("work_center", "MILL-1").
@@ -54,9 +54,7 @@ class Figure:
     def breached(self) -> bool:
         if self.target is None:
             return False
-        return breaches(
-            value=self.value, target=Decimal(str(self.target)), direction=self.indicator.direction
-        )
+        return breaches(value=self.value, target=self.target, direction=self.indicator.direction)
 
     @property
     def on_target(self) -> bool:
@@ -133,17 +131,6 @@ def uncovered_days(
             for key in short:
                 missing[key] += [d for d in _days(closed) if d not in covered[key]]
     return {key: _day_runs(days) for key, days in missing.items()}
-
-
-def targets_for(keys: Iterable[str], scope: Scope = PLANT) -> dict[str, float]:
-    """Targets are set plant-wide or per work center."""
-    scope_key, scope_value = scope
-    if scope_key not in ("", "work_center"):
-        return {}
-    rows = KpiTarget.objects.filter(
-        indicator__in=list(keys), scope_key=scope_key, scope_value=scope_value
-    )
-    return {t.indicator: float(t.target) for t in rows}
 
 
 def period_figures(
@@ -389,6 +376,12 @@ class Dashboard:
     area: str = ""
     groups: tuple[str, ...] = field(default=(DELAYS, ERRORS, INEFFICIENCIES, DECISIONS))
 
+    def __post_init__(self) -> None:
+        # A trend reads its target from its tile's figure.
+        missing = set(self.trends) - set(self.tiles)
+        if missing:
+            raise ValueError(f"{self.slug}: trends without a tile: {sorted(missing)}")
+
 
 SCRAP_PARETO = ParetoChart("scrap_rate", "reason", "Scrap by reason", "numerator", "scrap qty")
 EXCEPTION_PARETO = ParetoChart(
@@ -550,7 +543,7 @@ def dashboard_build(
     of records."""
     today = today or timezone.localdate()
     scope: Scope = (dashboard.area, area) if dashboard.area and area else PLANT
-    keys = [k for k in dashboard.tiles if k in INDICATORS]
+    keys = list(dashboard.tiles)
     figures = period_figures(keys=keys, period=period, scope=scope, today=today)
     area_filters = {scope[0]: scope[1]} if scope[0] else {}
 
@@ -594,10 +587,11 @@ def dashboard_build(
 
     charts: list[Chart] = []
     days = [d.isoformat() for d in _days(period)]
-    trend_keys = [k for k in dashboard.trends if k in INDICATORS]
+    trend_keys = list(dashboard.trends)
     if trend_keys:
         series = daily_series(keys=trend_keys, period=period, scope=scope, today=today)
-        targets = targets_for(trend_keys, scope)
+        # Every trend is also a tile: its target came with the figures.
+        targets = {key: figures[key].target for key in trend_keys}
         for key in trend_keys:
             indicator = INDICATORS[key]
             charts.append(
@@ -626,8 +620,6 @@ def dashboard_build(
             )
 
     for chart in dashboard.paretos:
-        if chart.key not in INDICATORS:
-            continue
         indicator = INDICATORS[chart.key]
         parts = pareto(
             period_breakdown(
@@ -680,8 +672,6 @@ def dashboard_build(
         )
 
     for chart in dashboard.bars:
-        if chart.key not in INDICATORS:
-            continue
         indicator = INDICATORS[chart.key]
         parts = period_breakdown(
             key=chart.key, dimension=chart.dimension, period=period, today=today
@@ -710,8 +700,6 @@ def dashboard_build(
         )
 
     for key in dashboard.histograms:
-        if key not in INDICATORS:
-            continue
         indicator = INDICATORS[key]
         buckets = latency_histogram(key=key, period=period)
         charts.append(

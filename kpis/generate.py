@@ -52,13 +52,14 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.core.management.color import no_style
-from django.db import DatabaseError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from exceptions.models import DecisionRule, ExceptionEvent, PlantException
 from inventory.models import Item, ScanRefusal
 from mes.core import roles
+from mes.core.bulk import foreign_key_checks_skip
 from mes.core.models import FieldChange, ReasonCode, TransitionLog
 from orders.models import ChangeRequest, Customer, SalesOrder, SalesOrderLine, ShipToAddress
 from planning.models import (
@@ -1493,20 +1494,6 @@ def _shape(rows_per_work_order: float) -> tuple[float, float]:
     return lines, operations
 
 
-def _foreign_key_checks_skip() -> bool:
-    """Skip per-row foreign key checks for this transaction, as a restore does (every
-    row points at rows this transaction wrote or read): a million rows would queue
-    millions of deferred checks. Needs a role that may (a superuser); else they run."""
-    if connection.vendor != "postgresql":
-        return False
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-    except DatabaseError:
-        return False
-    return True
-
-
 def history_generate(
     *,
     days: int,
@@ -1552,7 +1539,7 @@ def history_generate(
             length = max(1.0, operations / SHORTEST_ROUTING)
             plant = plant_create(prefix=prefix, seed=seed, operations_per_work_order=length)
         history = _History(plant, rng, now, rare_events)
-        checks_skipped = _foreign_key_checks_skip()
+        checks_skipped = foreign_key_checks_skip()
         specs: list[tuple[int, int]] = []  # (made lines, bought lines); (0, 0) = to stock
         wanted = work_orders
         while wanted > 0:

@@ -4,7 +4,7 @@ list its snapshots."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -60,18 +60,26 @@ def indicator_evaluate(*, key: str, period: Period, filters: Mapping[str, str | 
     return compute(indicator, period, given)
 
 
+def targets_for(keys: Iterable[str], scope: tuple[str, str] = ("", "")) -> dict[str, float]:
+    """The targets of the indicators for a scope: targets are set plant-wide or per work
+    center, so any other scope has none."""
+    scope_key, scope_value = scope
+    if scope_key not in ("", "work_center"):
+        return {}
+    rows = KpiTarget.objects.filter(
+        indicator__in=list(keys), scope_key=scope_key, scope_value=scope_value
+    )
+    return {t.indicator: float(t.target) for t in rows}
+
+
 def result_target(result: Result) -> float | None:
-    """The target that applies to a figure: targets are set plant-wide or per work
-    center, so a figure filtered by item or customer has none."""
+    """The target that applies to a figure: a figure filtered by item or customer has
+    none."""
     if not set(result.filters) <= {"work_center"}:
         return None
     work_center = result.filters.get("work_center", "")
-    target = KpiTarget.objects.filter(
-        indicator=result.indicator.key,
-        scope_key="work_center" if work_center else "",
-        scope_value=work_center,
-    ).first()
-    return float(target.target) if target else None
+    scope = ("work_center", work_center) if work_center else ("", "")
+    return targets_for([result.indicator.key], scope).get(result.indicator.key)
 
 
 def snapshots_list(

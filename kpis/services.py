@@ -73,7 +73,7 @@ def snapshot_day(*, day: dt.date) -> int:
     return len(rows)
 
 
-def breaches(*, value: float | None, target: Decimal, direction: str) -> bool:
+def breaches(*, value: float | None, target: float | Decimal, direction: str) -> bool:
     if value is None:
         return False
     if direction == HIGHER:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -204,9 +203,7 @@ def indicator_page(request: HttpRequest, key: str) -> HttpResponse:
             "result": result,
             "target": target,
             "breached": target is not None
-            and breaches(
-                value=result.value, target=Decimal(str(target)), direction=indicator.direction
-            ),
+            and breaches(value=result.value, target=target, direction=indicator.direction),
             "period": period,
             "filters": filters,
             "by": by,
